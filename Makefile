@@ -1,0 +1,52 @@
+# The README's two commands: `make demo` runs the main job on the embedded digits, `make test` runs
+# every test. Each sets itself up on a fresh machine: a virtual environment in .venv (made if missing)
+# with sslmem installed editable with its dev extras.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.sslmem-installed
+# two notebooks at a time on two cores; each notebook's torch then uses one thread
+NB_WORKERS ?= 2
+DEMO_OUT ?= sslmem-run
+
+.PHONY: demo test install export check-export readme check-readme docs bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sslmem run --out $(DEMO_OUT)
+
+test: $(STAMP) check-export check-readme
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers $(NB_WORKERS) --timing
+	$(BIN)/python -m pytest tests
+
+export: $(STAMP)
+	$(BIN)/nbdev-export
+
+# the library is generated from nbs/: fail when an export would change it
+check-export: $(STAMP)
+	$(BIN)/nbdev-export
+	@if [ -n "$$(git status --porcelain -- sslmem)" ]; then \
+	  git status --short -- sslmem; \
+	  echo "sslmem/ is out of step with nbs/: run nbdev-export and commit both"; exit 1; fi
+
+readme: $(STAMP)
+	$(BIN)/python tools/make_readme.py
+
+check-readme: $(STAMP)
+	$(BIN)/python tools/make_readme.py --check
+
+# the rendered site needs the quarto binary (https://quarto.org)
+docs: $(STAMP)
+	$(BIN)/nbdev-docs
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf _proc _docs .pytest_cache
