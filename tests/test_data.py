@@ -1,0 +1,107 @@
+"""Real data sets through sslmem.data's torchvision code, on fixture files in their real layouts."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from sslmem.data import load_dataset, make_splits, Splits
+from fixtures import write_cifar, write_svhn, write_stl10, write_image_folder
+
+
+@pytest.mark.parametrize('name', ['cifar10', 'cifar100'])
+def test_cifar_layout(tmp_path, name):
+    written = write_cifar(tmp_path, name)
+    for split in ('train', 'test'):
+        data = load_dataset(name, root=tmp_path, split=split, verify=False)
+        images, labels, coarse = written[split]
+        assert data.images.dtype == torch.uint8 and data.images.shape == (len(images), 3, 32, 32)
+        assert torch.equal(data.images, torch.from_numpy(images))
+        assert data.labels.tolist() == labels.tolist()
+        if name == 'cifar100':
+            assert data.coarse_labels.tolist() == coarse.tolist()
+            assert data.coarse_classes[:2] == ['coarse0', 'coarse1']
+        else:
+            assert data.coarse_labels is None and data.classes[0] == 'class0'
+
+
+def test_cifar_md5_is_checked_by_default(tmp_path):
+    write_cifar(tmp_path, 'cifar10')
+    with pytest.raises(FileNotFoundError, match='not found \\(or is corrupted\\)'):
+        load_dataset('cifar10', root=tmp_path)  # fixture files cannot match the real MD5 sums
+
+
+def test_missing_dataset_says_where_and_how(tmp_path):
+    with pytest.raises(FileNotFoundError) as e: load_dataset('cifar100', root=tmp_path / 'nowhere')
+    assert 'cifar-100-python/' in str(e.value) and 'download=True' in str(e.value) and 'nowhere' in str(e.value)
+
+
+def test_svhn_layout(tmp_path):
+    written = write_svhn(tmp_path)
+    data = load_dataset('svhn', root=tmp_path, split='test', verify=False)
+    assert torch.equal(data.images, torch.from_numpy(written['test'][0]))
+    assert data.labels.tolist() == written['test'][1].tolist()  # SVHN's label 10 is the digit 0
+
+
+def test_stl10_layout(tmp_path):
+    written = write_stl10(tmp_path)
+    data = load_dataset('stl10', root=tmp_path, split='train', verify=False, size=32)
+    assert data.images.shape == (4, 3, 32, 32)
+    assert data.labels.tolist() == written['train'][1].tolist()
+    full = load_dataset('stl10', root=tmp_path, split='test', verify=False)
+    assert torch.equal(full.images, torch.from_numpy(written['test'][0]))
+    unlabeled = load_dataset('stl10', root=tmp_path, split='unlabeled', verify=False)
+    assert (unlabeled.labels == -1).all()
+
+
+def test_cifar_splits_draw_extra_from_test(tmp_path):
+    write_cifar(tmp_path, 'cifar10', n=20)
+    train = load_dataset('cifar10', root=tmp_path, verify=False)
+    test = load_dataset('cifar10', root=tmp_path, split='test', verify=False)
+    splits = make_splits(train, test)
+    assert splits.extra_from == 'test' and splits.sizes() == dict(shared=80, candidate=10, independent=10, extra=10)
+    path = tmp_path / 'splits.json'
+    splits.save(path)
+    with pytest.raises(ValueError, match='this split was made for cifar10'):
+        Splits.load(path, load_dataset('digits'))
+
+
+def test_image_folder_converts_and_resizes(tmp_path):
+    write_image_folder(tmp_path)
+    Image.new('L', (12, 12), 128).save(tmp_path / 'cat' / 'grey.png')
+    Image.new('RGBA', (16, 8), (10, 20, 30, 40)).save(tmp_path / 'dog' / 'rgba.png')
+    data = load_dataset('folder', root=tmp_path, size=16)
+    assert data.images.shape == (8, 3, 16, 16) and data.classes == ['cat', 'dog']
+    assert data.labels.tolist() == [0] * 4 + [1] * 4
+    grey = data.images[data.labels == 0][-1]
+    assert (grey == 128).all()  # a grey image becomes RGB with equal channels
+    single = load_dataset('folder', root=tmp_path, size=16, channels=1)
+    assert single.images.shape == (8, 1, 16, 16)
+
+
+def test_image_folder_bad_files_fail_or_skip(tmp_path):
+    write_image_folder(tmp_path)
+    (tmp_path / 'cat' / 'empty.png').write_bytes(b'')
+    good = (tmp_path / 'dog' / '0.png').read_bytes()
+    (tmp_path / 'dog' / 'truncated.png').write_bytes(good[:len(good) // 2])
+    with pytest.raises(ValueError) as e: load_dataset('folder', root=tmp_path)
+    message = str(e.value)
+    assert '2 of 8 files' in message and 'empty.png' in message and 'truncated.png' in message and 'skip_bad=True' in message
+    with pytest.warns(UserWarning, match='skipped 2 of 8'):
+        data = load_dataset('folder', root=tmp_path, skip_bad=True)
+    assert len(data) == 6
+
+
+def test_image_folder_huge_image_is_resized(tmp_path):
+    (tmp_path / 'big').mkdir()
+    Image.new('RGB', (6000, 4000), (200, 100, 50)).save(tmp_path / 'big' / 'huge.jpg', quality=80)
+    data = load_dataset('folder', root=tmp_path, size=32)
+    assert data.images.shape == (1, 3, 32, 32)
+    assert abs(int(data.images[0, 0].float().mean()) - 200) <= 3
+
+
+def test_image_folder_split_subfolders(tmp_path):
+    write_image_folder(tmp_path / 'train')
+    write_image_folder(tmp_path / 'test', sizes=((8, 8),))
+    assert len(load_dataset('folder', root=tmp_path, split='test')) == 2
+    with pytest.raises(FileNotFoundError, match="no image folder for split 'val'"):
+        load_dataset('folder', root=tmp_path, split='val')
