@@ -8,7 +8,7 @@ Docs: https://sslmem.github.io/sslmem/data.html.md"""
 __all__ = ['DATASETS', 'SUBSETS', 'SPLITS_FORMAT', 'ImageData', 'resize_images', 'load_dataset', 'show_images', 'Splits',
            'make_splits', 'atomic_write']
 
-# %% ../nbs/00_data.ipynb #62ee5c6b
+# %% ../nbs/00_data.ipynb #83b5aa14
 import hashlib, json, os, sys, tempfile, pickle
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +22,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from fastcore.basics import patch
 
-# %% ../nbs/00_data.ipynb #c1c28d68
+# %% ../nbs/00_data.ipynb #ad1c1a64
 class ImageData(Dataset):
     "Images as one uint8 tensor `[N, C, H, W]` with integer labels; the form every sslmem module takes."
     def __init__(self,
@@ -53,7 +53,7 @@ class ImageData(Dataset):
     def __repr__(self):
         return f"ImageData({self.name!r}, split={self.split!r}, n={len(self)}, channels={self.channels}, size={self.size})"
 
-# %% ../nbs/00_data.ipynb #270eefa8
+# %% ../nbs/00_data.ipynb #30363d61
 @patch
 def subset(self:ImageData, indices)->ImageData:
     "The images at `indices`, as a new `ImageData`."
@@ -62,7 +62,7 @@ def subset(self:ImageData, indices)->ImageData:
     return ImageData(self.images[indices], self.labels[indices], self.name, self.split,
                      self.classes, coarse, self.coarse_classes)
 
-# %% ../nbs/00_data.ipynb #877019c3
+# %% ../nbs/00_data.ipynb #50ea0ab6
 @patch
 def fingerprint(self:ImageData)->str:
     "A 16-hex-digit hash of the images and labels: equal data give equal fingerprints."
@@ -74,7 +74,7 @@ def fingerprint(self:ImageData)->str:
         self._fingerprint = h.hexdigest()
     return self._fingerprint
 
-# %% ../nbs/00_data.ipynb #d18df872
+# %% ../nbs/00_data.ipynb #9270916b
 def resize_images(images:Tensor, # [N, C, H, W] uint8 images
                   size:int|tuple, # output size, an int for square images
                  )->Tensor: # [N, C, size, size] uint8 images
@@ -84,7 +84,7 @@ def resize_images(images:Tensor, # [N, C, H, W] uint8 images
     resized = F.interpolate(images.float(), size=size, mode='bilinear', align_corners=False, antialias=True)
     return resized.round().clamp(0, 255).to(torch.uint8)
 
-# %% ../nbs/00_data.ipynb #b05d3181
+# %% ../nbs/00_data.ipynb #ba08b226
 def _load_digits(root, split, download, verify):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -99,7 +99,7 @@ def _load_digits(root, split, download, verify):
         images, labels = images[keep], labels[keep]
     return ImageData(images, labels, 'digits', split, classes=[str(d) for d in range(10)])
 
-# %% ../nbs/00_data.ipynb #0be07f12
+# %% ../nbs/00_data.ipynb #a8317d83
 @contextmanager
 def _md5_check(dataset_cls, verify:bool):
     "Let torchvision check MD5 sums (`verify=True`) or only that each file exists."
@@ -107,7 +107,7 @@ def _md5_check(dataset_cls, verify:bool):
     module = sys.modules[dataset_cls.__module__]
     with mock.patch.object(module, 'check_integrity', lambda fpath, md5=None: os.path.isfile(fpath)): yield
 
-# %% ../nbs/00_data.ipynb #3f22d828
+# %% ../nbs/00_data.ipynb #370c83d3
 _WHERE = {'cifar10': 'cifar-10-batches-py/', 'cifar100': 'cifar-100-python/',
           'svhn': 'train_32x32.mat / test_32x32.mat / extra_32x32.mat', 'stl10': 'stl10_binary/'}
 
@@ -120,7 +120,7 @@ def _torchvision_dataset(name, dataset_cls, root, download, verify, **kwargs):
             f"{name} was not found (or is corrupted) under {Path(root).resolve()}: expected {_WHERE[name]} there. "
             f"Pass download=True to fetch it, or root= the folder that holds it.") from e
 
-# %% ../nbs/00_data.ipynb #410f3c5b
+# %% ../nbs/00_data.ipynb #e8b19c93
 def _cifar_coarse(ds):
     "CIFAR-100's coarse labels and names, from the files torchvision just read."
     folder = Path(ds.root)/ds.base_folder
@@ -142,7 +142,7 @@ def _load_cifar(name):
         return ImageData(images, torch.tensor(ds.targets), name, split, list(ds.classes), coarse, coarse_names)
     return _load
 
-# %% ../nbs/00_data.ipynb #89192344
+# %% ../nbs/00_data.ipynb #df82fdd6
 def _load_svhn(root, split, download, verify):
     import torchvision.datasets as tvd
     if split not in ('train', 'test', 'extra'): raise ValueError(f"svhn has the splits 'train', 'test' and 'extra', not {split!r}")
@@ -158,7 +158,7 @@ def _load_stl10(root, split, download, verify):
     return ImageData(torch.from_numpy(ds.data), torch.from_numpy(ds.labels.astype(np.int64)), 'stl10', split,
                      list(ds.classes) if hasattr(ds, 'classes') else None)
 
-# %% ../nbs/00_data.ipynb #4a224592
+# %% ../nbs/00_data.ipynb #f13396df
 def _read_image(path, size:int, channels:int)->Tensor:
     "One image file as a [channels, size, size] uint8 tensor."
     from PIL import Image
@@ -190,7 +190,7 @@ def _load_folder(root, split, download, verify, size=32, channels=3, skip_bad=Fa
     if not images: raise ValueError(f"no readable images in {folder}")
     return ImageData(torch.stack(images), torch.tensor(labels), 'folder', split, list(tree.classes))
 
-# %% ../nbs/00_data.ipynb #5d69ab7d
+# %% ../nbs/00_data.ipynb #c8fc1068
 DATASETS = {'digits': _load_digits, 'cifar10': _load_cifar('cifar10'), 'cifar100': _load_cifar('cifar100'),
             'svhn': _load_svhn, 'stl10': _load_stl10, 'folder': _load_folder}
 
@@ -212,7 +212,7 @@ def load_dataset(name:str, # one of `DATASETS`: digits, cifar10, cifar100, svhn,
                          data.classes, data.coarse_labels, data.coarse_classes)
     return data
 
-# %% ../nbs/00_data.ipynb #cbf9e41a
+# %% ../nbs/00_data.ipynb #80cca4da
 def show_images(images:Tensor, # [N, C, H, W] uint8 or float in [0, 1]
                 titles:list|None=None, # one title per image
                 ncols:int=10, # images per row
@@ -234,7 +234,7 @@ def show_images(images:Tensor, # [N, C, H, W] uint8 or float in [0, 1]
     fig.tight_layout()
     return fig
 
-# %% ../nbs/00_data.ipynb #7bd5b473
+# %% ../nbs/00_data.ipynb #e809d2c6
 SUBSETS = ('shared', 'candidate', 'independent', 'extra')
 
 @dataclass(eq=False)
@@ -266,7 +266,7 @@ class Splits:
         return {s: len(getattr(self, s)) for s in SUBSETS}
     def __repr__(self): return f"Splits({self.dataset!r}, seed={self.seed}, extra from {self.extra_from}, {self.sizes()})"
 
-# %% ../nbs/00_data.ipynb #ea295474
+# %% ../nbs/00_data.ipynb #6a142c49
 def _split_counts(n_train, n_test, shared, candidate, independent, extra):
     "Image counts per subset, checking the fractions."
     held_out = n_test is None
@@ -288,7 +288,7 @@ def _split_counts(n_train, n_test, shared, candidate, independent, extra):
         raise ValueError(f"extra needs {counts['extra']} images but the test split has only {n_test}")
     return counts, dict(shared=shared, candidate=candidate, independent=independent, extra=extra)
 
-# %% ../nbs/00_data.ipynb #3744d579
+# %% ../nbs/00_data.ipynb #af3b8310
 def make_splits(train:ImageData, # the training split
                 test:ImageData|None=None, # the test split: S_E is drawn from it when given
                 shared:float|None=None, # fraction of `train` in S_S (None: the rest)
@@ -310,7 +310,16 @@ def make_splits(train:ImageData, # the training split
                   fingerprint=train.fingerprint(), n_test=n_test,
                   test_fingerprint=None if test is None else test.fingerprint(), seed=seed, fractions=fracs)
 
-# %% ../nbs/00_data.ipynb #a0f7bee8
+# %% ../nbs/00_data.ipynb #50f13ed8
+@patch
+def digest(self:Splits)->str:
+    "A 16-hex-digit hash of the index sets and the data fingerprints: equal splits, equal digests."
+    h = hashlib.blake2b(digest_size=8)
+    h.update(f"{self.dataset}|{self.fingerprint}|{self.test_fingerprint}|{self.extra_from}".encode())
+    for s in SUBSETS: h.update(getattr(self, s).numpy().astype(np.int64).tobytes()); h.update(b'|')
+    return h.hexdigest()
+
+# %% ../nbs/00_data.ipynb #15875dae
 @patch
 def check(self:Splits, train:ImageData, test:ImageData|None=None):
     "Raise if `train` (and `test`) are not the data sets this split was made for."
@@ -322,7 +331,7 @@ def check(self:Splits, train:ImageData, test:ImageData|None=None):
         raise ValueError(f"this split's extra set was drawn from a test split of {self.n_test} images "
                          f"(fingerprint {self.test_fingerprint}), not {len(test)} (fingerprint {test.fingerprint()})")
 
-# %% ../nbs/00_data.ipynb #7cd9d189
+# %% ../nbs/00_data.ipynb #c8b6b0d0
 @patch
 def data(self:Splits, name:str, train:ImageData, test:ImageData|None=None)->ImageData:
     "The images of subset `name` (shared, candidate, independent or extra)."
@@ -333,7 +342,7 @@ def data(self:Splits, name:str, train:ImageData, test:ImageData|None=None)->Imag
         return test.subset(self.extra)
     return train.subset(getattr(self, name))
 
-# %% ../nbs/00_data.ipynb #579f0713
+# %% ../nbs/00_data.ipynb #e8755d85
 @contextmanager
 def atomic_write(path:str|Path, # the file to write
                  mode:str='w', # 'w' for text, 'wb' for bytes
@@ -351,7 +360,7 @@ def atomic_write(path:str|Path, # the file to write
         if os.path.exists(tmp): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_data.ipynb #bc89608d
+# %% ../nbs/00_data.ipynb #f535c11c
 SPLITS_FORMAT = 'sslmem-splits/1'
 
 def _save_splits(self:Splits, path:str|Path):
