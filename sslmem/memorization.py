@@ -7,10 +7,10 @@ Docs: https://sslmem.github.io/sslmem/memorization.html.md"""
 # %% auto #0
 __all__ = ['PAIRS', 'MEMORIZATION_TESTS', 'view_distance', 'scoring_inputs', 'alignment_losses', 'alignment_loss',
            'normalize_scores', 'memorization_scores', 'score_splits', 'images_for', 'summarize', 'cohens_d',
-           'memorization_tests', 'plot_score_histograms', 'plot_alignment', 'show_memorized', 'scores_over_checkpoints',
-           'aggregate_seeds']
+           'memorization_tests', 'plot_score_histograms', 'plot_alignment', 'show_memorized', 'view_distances',
+           'plot_image_alignment', 'scores_over_checkpoints', 'aggregate_seeds']
 
-# %% ../nbs/05_memorization.ipynb #84b4cf26
+# %% ../nbs/05_memorization.ipynb #6dd33d23
 import math
 from contextlib import contextmanager
 
@@ -26,14 +26,14 @@ from .augment import SimCLRViews, to_float
 from .data import ImageData, Splits, SUBSETS, show_images
 from .models import Encoder, OUTPUT, layer_outputs, load_encoder, read_record
 
-# %% ../nbs/05_memorization.ipynb #1460cab9
+# %% ../nbs/05_memorization.ipynb #7a07dc95
 def view_distance(a:Tensor, # [..., D] flattened representations
                   b:Tensor, # [..., D] representations to compare with (broadcast against `a`)
                  )->Tensor: # [...] distances in [0, 2]
     "SSLMem's d: the l2 distance between l2-normalised representations."
     return (F.normalize(a, dim=-1) - F.normalize(b, dim=-1)).norm(dim=-1)
 
-# %% ../nbs/05_memorization.ipynb #356c3690
+# %% ../nbs/05_memorization.ipynb #a85a2642
 PAIRS = ('original', 'views')
 
 def scoring_inputs(images:Tensor, # [B, C, H, W] uint8 or float in [0, 1]
@@ -49,7 +49,7 @@ def scoring_inputs(images:Tensor, # [B, C, H, W] uint8 or float in [0, 1]
     if pair == 'views': return augmented.flatten(0, 1)
     return torch.cat([to_float(images, views.size)[None], augmented]).flatten(0, 1)
 
-# %% ../nbs/05_memorization.ipynb #30098a2d
+# %% ../nbs/05_memorization.ipynb #2c78c7ca
 def _alignment(z:Tensor, # [V·B, ...] representations of `scoring_inputs`
                n:int, # B, the number of images
                pair:str, # 'original' or 'views'
@@ -60,7 +60,7 @@ def _alignment(z:Tensor, # [V·B, ...] representations of `scoring_inputs`
     k = len(z) // 2
     return view_distance(z[:k], z[k:]).mean(0)
 
-# %% ../nbs/05_memorization.ipynb #e91b9c2d
+# %% ../nbs/05_memorization.ipynb #ac7bf8a5
 def _as_batch(images)->Tensor:
     "The image tensor of `images` (a tensor or an `ImageData`), checked to be a non-empty batch."
     x = images.images if isinstance(images, ImageData) else images
@@ -79,7 +79,7 @@ def _check_options(n_views:int, pair:str, batch_size:int):
     if pair not in PAIRS: raise ValueError(f"pair must be one of {PAIRS}, not {pair!r}")
     if n_views < 1 or batch_size < 1: raise ValueError(f"n_views and batch_size must be positive, got {n_views} and {batch_size}")
 
-# %% ../nbs/05_memorization.ipynb #7d979a63
+# %% ../nbs/05_memorization.ipynb #9426b928
 def _check_encoders(encoders:dict, image:Tensor):
     "Every encoder takes `image` (one scoring input) and all give representations of one size."
     for name, e in encoders.items():
@@ -101,7 +101,7 @@ def _evaluating(modules):
     finally:
         for m, mode in zip(modules, modes): m.train(mode)
 
-# %% ../nbs/05_memorization.ipynb #56826c28
+# %% ../nbs/05_memorization.ipynb #2f912ca2
 def _batch_alignment(encoder:Encoder, inputs:Tensor, n:int, pair:str, layers:list)->dict:
     "{layer: [n] alignment on the CPU} from ONE forward pass of `encoder` over `inputs`."
     outs = layer_outputs(encoder, inputs.to(encoder.mean.device), layers, reduce='flatten')
@@ -132,7 +132,7 @@ def alignment_losses(encoders:dict, # {name: Encoder}, e.g. {'f': f, 'g': g}: al
                 for layer, a in _batch_alignment(e, inputs, len(batch), pair, layers).items(): losses[name][layer].append(a)
     return {name: {layer: torch.cat(a) for layer, a in by_layer.items()} for name, by_layer in losses.items()}
 
-# %% ../nbs/05_memorization.ipynb #5468b8cd
+# %% ../nbs/05_memorization.ipynb #a0f06330
 def alignment_loss(encoder:Encoder,
                    images:Tensor|ImageData, # [N, C, H, W] uint8 or float in [0, 1]
                    n_views:int=5, # K
@@ -147,14 +147,14 @@ def alignment_loss(encoder:Encoder,
     losses = alignment_losses({'encoder': encoder}, images, n_views, pair, seed, layers, keys, views, batch_size)['encoder']
     return losses[OUTPUT] if layers is None else losses
 
-# %% ../nbs/05_memorization.ipynb #5ab5ea38
+# %% ../nbs/05_memorization.ipynb #8631700a
 def normalize_scores(mem_raw, # [N] raw scores m_raw = L_align(g) - L_align(f)
                     ): # [N] m_raw / (max m_raw - min m_raw); 0 when the range is 0
     "The official normalisation: divide by the range of the raw scores over the scored set."
     span = mem_raw.max() - mem_raw.min()
     return mem_raw / span if span > 0 else mem_raw * 0
 
-# %% ../nbs/05_memorization.ipynb #f32ba8b9
+# %% ../nbs/05_memorization.ipynb #9c5c3499
 def _score_table(keys, subsets, labels, align_f:Tensor, align_g:Tensor)->pd.DataFrame:
     "One row per image: key, subset, label, both alignment losses, m_raw and the normalised m."
     table = pd.DataFrame(dict(index=keys, subset=subsets, label=labels, align_f=align_f.numpy(), align_g=align_g.numpy()))
@@ -167,7 +167,7 @@ def _layer_table(keys, subsets, labels, align:dict, layers:list)->pd.DataFrame:
     tables = [_score_table(keys, subsets, labels, align['f'][l], align['g'][l]).assign(layer=l) for l in layers]
     return pd.concat(tables, ignore_index=True)[['index', 'subset', 'label', 'layer', 'align_f', 'align_g', 'mem_raw', 'mem']]
 
-# %% ../nbs/05_memorization.ipynb #39de1d18
+# %% ../nbs/05_memorization.ipynb #509b026d
 def memorization_scores(f:Encoder, # trained on the images whose memorization is measured (S_S ∪ S_C)
                         g:Encoder, # trained without them (S_S ∪ S_I), same algorithm and architecture
                         images:Tensor|ImageData, # [N, C, H, W] uint8 (or float in [0, 1]), or an ImageData
@@ -193,7 +193,7 @@ def memorization_scores(f:Encoder, # trained on the images whose memorization is
     scores = _score_table(keys, subsets, labels, align['f'][OUTPUT], align['g'][OUTPUT])
     return scores if layers is None else (scores, _layer_table(keys, subsets, labels, align, asked))
 
-# %% ../nbs/05_memorization.ipynb #2958980a
+# %% ../nbs/05_memorization.ipynb #328aedd1
 def _subset_images(splits:Splits, name:str, train:ImageData, test:ImageData|None):
     "(images, labels, keys) of one subset; keys of test images are offset by len(train)."
     indices = getattr(splits, name)
@@ -209,7 +209,7 @@ def _add_split_columns(table:pd.DataFrame, n_train:int)->pd.DataFrame:
     table.insert(2, 'split_index', np.where(from_test, table['index'] - n_train, table['index']))
     return table
 
-# %% ../nbs/05_memorization.ipynb #b5bfa4a0
+# %% ../nbs/05_memorization.ipynb #fb336d30
 @delegates(memorization_scores, but=['images', 'labels', 'keys', 'subsets'])
 def score_splits(f:Encoder, # trained on splits.f_train (S_S ∪ S_C)
                  g:Encoder, # trained on splits.g_train (S_S ∪ S_I)
@@ -226,7 +226,7 @@ def score_splits(f:Encoder, # trained on splits.f_train (S_S ∪ S_C)
     if isinstance(scores, tuple): return tuple(_add_split_columns(t, len(train)) for t in scores)
     return _add_split_columns(scores, len(train))
 
-# %% ../nbs/05_memorization.ipynb #cd9fd3d5
+# %% ../nbs/05_memorization.ipynb #f3439984
 def images_for(keys, # keys from a score table's `index` column
                train:ImageData|Tensor, # the images keys < len(train) index
                test:ImageData|Tensor|None=None, # the images keys >= len(train) index, offset by len(train)
@@ -240,7 +240,7 @@ def images_for(keys, # keys from a score table's `index` column
     if from_test.any(): out[from_test] = test[keys[from_test] - len(train)]
     return out
 
-# %% ../nbs/05_memorization.ipynb #0186d8ad
+# %% ../nbs/05_memorization.ipynb #2e8888e7
 def _by_layer(fn, scores:pd.DataFrame, **kwargs)->pd.DataFrame:
     "`fn` of a score table, or of each layer of a per-layer table, with `layer` as an outer index."
     if 'layer' not in scores: return fn(scores, **kwargs)
@@ -253,14 +253,14 @@ def _summary(scores:pd.DataFrame, top:float=0.1)->pd.DataFrame:
     table['top_mean'] = groups.mem.apply(lambda m: m.nlargest(max(1, math.ceil(top * len(m)))).mean())
     return table
 
-# %% ../nbs/05_memorization.ipynb #28feef07
+# %% ../nbs/05_memorization.ipynb #f0113304
 def summarize(scores:pd.DataFrame, # from `memorization_scores` or `score_splits` (or their per-layer tables)
               top:float=0.1, # `top_mean` is the mean m of this fraction of each subset's highest scores
              )->pd.DataFrame: # one row per subset (per layer and subset for a per-layer table)
     "Per subset: n, mean, std, sem and median of m and of m_raw, and the mean of the top scores."
     return _by_layer(_summary, scores, top=top)
 
-# %% ../nbs/05_memorization.ipynb #8bd216f1
+# %% ../nbs/05_memorization.ipynb #b906323a
 MEMORIZATION_TESTS = (('candidate', 'greater', 'shared'), ('independent', 'less', 'shared'), ('candidate', 'greater', 'extra'))
 _SYMBOLS = dict(shared='S_S', candidate='S_C', independent='S_I', extra='S_E')
 
@@ -274,7 +274,7 @@ def _subset_scores(scores:pd.DataFrame, name:str, column:str)->np.ndarray:
     if len(values) < 2: raise ValueError(f"the test needs at least 2 scores of subset {name!r}, the table has {len(values)}")
     return values
 
-# %% ../nbs/05_memorization.ipynb #7924c546
+# %% ../nbs/05_memorization.ipynb #743e6aac
 def _tests(scores:pd.DataFrame, column:str='mem', tests:tuple=MEMORIZATION_TESTS)->pd.DataFrame:
     rows = []
     for a, alternative, b in tests:
@@ -291,7 +291,7 @@ def memorization_tests(scores:pd.DataFrame, # from `score_splits` (or its per-la
     "The paper's one-sided Welch t-tests: S_C > S_S, S_I < S_S and S_C > S_E."
     return _by_layer(_tests, scores, column=column, tests=tests)
 
-# %% ../nbs/05_memorization.ipynb #5bf12216
+# %% ../nbs/05_memorization.ipynb #9496f5df
 def _subset_order(scores:pd.DataFrame)->list:
     present = list(scores.subset.dropna().unique())
     return [s for s in SUBSETS if s in present] + [s for s in present if s not in SUBSETS]
@@ -309,7 +309,7 @@ def plot_score_histograms(scores:pd.DataFrame, # a score table with a `subset` c
     ax.set_title(f"memorization scores per subset ({column})")
     return ax
 
-# %% ../nbs/05_memorization.ipynb #7b7adb3b
+# %% ../nbs/05_memorization.ipynb #dc709a0f
 def plot_alignment(scores:pd.DataFrame, # a score table with `align_f`, `align_g` and `subset`
                    ax=None, # matplotlib axes to draw on
                   ):
@@ -324,7 +324,7 @@ def plot_alignment(scores:pd.DataFrame, # a score table with `align_f`, `align_g
            title='below the diagonal: memorized by f')
     return ax
 
-# %% ../nbs/05_memorization.ipynb #82a12f49
+# %% ../nbs/05_memorization.ipynb #fb5baf7c
 def show_memorized(scores:pd.DataFrame, # a score table with `index` keys
                    train:ImageData|Tensor, # the images keys index (see `images_for`)
                    test:ImageData|Tensor|None=None, # the test split, for keys >= len(train)
@@ -342,7 +342,41 @@ def show_memorized(scores:pd.DataFrame, # a score table with `index` keys
     return show_images(images_for(chosen['index'], train, test), titles, ncols=min(k, len(ranked)), size=size,
                        suptitle=f"{subset or 'all'}: the {k} most memorized (top row) and the {k} least (bottom row), by {column}")
 
-# %% ../nbs/05_memorization.ipynb #5fcbf200
+# %% ../nbs/05_memorization.ipynb #46d19c8d
+def view_distances(encoder:Encoder,
+                   image:Tensor, # [1, C, H, W] one image
+                   key:int, # its key (data set index): fixes its views
+                   n_views:int=5, # K
+                   seed:int=0,
+                   views:SimCLRViews|None=None,
+                  )->Tensor: # [K] d(h(x), h(a_k)) for each view
+    "The distance between the representation of an image and that of each of its K views."
+    inputs = scoring_inputs(image, torch.tensor([key]), n_views, 'original', seed, views)
+    with _evaluating([encoder]), torch.inference_mode():
+        z = encoder(inputs.to(encoder.mean.device)).float().cpu()
+    return view_distance(z[1:], z[:1])
+
+# %% ../nbs/05_memorization.ipynb #aea2b42e
+def plot_image_alignment(f:Encoder, g:Encoder, images:Tensor, keys:list, titles:list|None=None,
+                         n_views:int=8, seed:int=0, views:SimCLRViews|None=None):
+    "For each image: the image, its views, and f's and g's distance to each view (f below g: memorized)."
+    import matplotlib.pyplot as plt
+    views = views or SimCLRViews()
+    fig, axes = plt.subplots(len(keys), 2, figsize=(10, 2.2 * len(keys)), gridspec_kw=dict(width_ratios=[3, 2]), squeeze=False)
+    for row, (image, key) in enumerate(zip(images, keys)):
+        shown = torch.cat([to_float(image[None], views.size), views(image[None], n_views, seed, torch.tensor([key]))[:, 0]])
+        strip = torch.cat(list(shown.permute(0, 2, 3, 1)), dim=1).numpy()
+        axes[row, 0].imshow(strip[..., 0] if strip.shape[-1] == 1 else strip, cmap='gray', vmin=0, vmax=1); axes[row, 0].axis('off')
+        axes[row, 0].set_title(f"{titles[row] if titles else f'#{key}'}: the image, then its views a_1..a_{n_views}", fontsize=9)
+        d_f, d_g = (view_distances(h, image[None], key, n_views, seed, views) for h in (f, g))
+        k = np.arange(1, n_views + 1)
+        axes[row, 1].plot(k, d_g, 'o-', label=f'g (did not train on it): mean {d_g.mean():.3f}')
+        axes[row, 1].plot(k, d_f, 's-', label=f'f (trained on it): mean {d_f.mean():.3f}')
+        axes[row, 1].set(xlabel='view k', ylabel='d(h(x), h(a_k))'); axes[row, 1].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/05_memorization.ipynb #23855453
 def _epoch(path, position:int):
     return read_record(path).get('epoch', position)
 
@@ -368,7 +402,7 @@ def scores_over_checkpoints(f_paths:list, # checkpoints of f, one per epoch
     table = pd.concat(tables, ignore_index=True)
     return table[['epoch'] + [c for c in table.columns if c != 'epoch']]
 
-# %% ../nbs/05_memorization.ipynb #9e0d6dfa
+# %% ../nbs/05_memorization.ipynb #f8d8b6c5
 def aggregate_seeds(tables, # a list (or dict) of score tables or `summarize` tables, one per seed
                    )->pd.DataFrame: # per subset: n_seeds, mean and std over seeds of the mean m and mean m_raw
     "Mean and standard deviation over seeds of each subset's mean score."
