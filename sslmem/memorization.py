@@ -10,7 +10,7 @@ __all__ = ['PAIRS', 'MEMORIZATION_TESTS', 'view_distance', 'scoring_inputs', 'al
            'memorization_tests', 'plot_score_histograms', 'plot_alignment', 'show_memorized', 'view_distances',
            'plot_image_alignment', 'scores_over_checkpoints', 'aggregate_seeds']
 
-# %% ../nbs/05_memorization.ipynb #6dd33d23
+# %% ../nbs/05_memorization.ipynb #2e3b98e4
 import math
 from contextlib import contextmanager
 
@@ -26,14 +26,14 @@ from .augment import SimCLRViews, to_float
 from .data import ImageData, Splits, SUBSETS, show_images
 from .models import Encoder, OUTPUT, layer_outputs, load_encoder, read_record
 
-# %% ../nbs/05_memorization.ipynb #7a07dc95
+# %% ../nbs/05_memorization.ipynb #c1c023d6
 def view_distance(a:Tensor, # [..., D] flattened representations
                   b:Tensor, # [..., D] representations to compare with (broadcast against `a`)
                  )->Tensor: # [...] distances in [0, 2]
     "SSLMem's d: the l2 distance between l2-normalised representations."
     return (F.normalize(a, dim=-1) - F.normalize(b, dim=-1)).norm(dim=-1)
 
-# %% ../nbs/05_memorization.ipynb #a85a2642
+# %% ../nbs/05_memorization.ipynb #dbbc68f9
 PAIRS = ('original', 'views')
 
 def scoring_inputs(images:Tensor, # [B, C, H, W] uint8 or float in [0, 1]
@@ -49,7 +49,7 @@ def scoring_inputs(images:Tensor, # [B, C, H, W] uint8 or float in [0, 1]
     if pair == 'views': return augmented.flatten(0, 1)
     return torch.cat([to_float(images, views.size)[None], augmented]).flatten(0, 1)
 
-# %% ../nbs/05_memorization.ipynb #2c78c7ca
+# %% ../nbs/05_memorization.ipynb #c5472a97
 def _alignment(z:Tensor, # [V·B, ...] representations of `scoring_inputs`
                n:int, # B, the number of images
                pair:str, # 'original' or 'views'
@@ -60,7 +60,7 @@ def _alignment(z:Tensor, # [V·B, ...] representations of `scoring_inputs`
     k = len(z) // 2
     return view_distance(z[:k], z[k:]).mean(0)
 
-# %% ../nbs/05_memorization.ipynb #ac7bf8a5
+# %% ../nbs/05_memorization.ipynb #f9430eb5
 def _as_batch(images)->Tensor:
     "The image tensor of `images` (a tensor or an `ImageData`), checked to be a non-empty batch."
     x = images.images if isinstance(images, ImageData) else images
@@ -79,7 +79,7 @@ def _check_options(n_views:int, pair:str, batch_size:int):
     if pair not in PAIRS: raise ValueError(f"pair must be one of {PAIRS}, not {pair!r}")
     if n_views < 1 or batch_size < 1: raise ValueError(f"n_views and batch_size must be positive, got {n_views} and {batch_size}")
 
-# %% ../nbs/05_memorization.ipynb #9426b928
+# %% ../nbs/05_memorization.ipynb #dc2e3d52
 def _check_encoders(encoders:dict, image:Tensor):
     "Every encoder takes `image` (one scoring input) and all give representations of one size."
     for name, e in encoders.items():
@@ -101,10 +101,19 @@ def _evaluating(modules):
     finally:
         for m, mode in zip(modules, modes): m.train(mode)
 
-# %% ../nbs/05_memorization.ipynb #2f912ca2
-def _batch_alignment(encoder:Encoder, inputs:Tensor, n:int, pair:str, layers:list)->dict:
+# %% ../nbs/05_memorization.ipynb #e454fd24
+def _check_representations(z:Tensor, inputs:Tensor, n:int, name:str, layer:str):
+    "Refuse NaN or infinite representations, and an output that is the same for different images."
+    if not torch.isfinite(z).all():
+        raise ValueError(f"{name} gives NaN or infinite representations at layer {layer!r}: the encoder is broken (diverged training?)")
+    if layer == OUTPUT and n > 1 and (z[:n] == z[:1]).all() and not (inputs[:n] == inputs[:1]).all():
+        raise ValueError(f"{name} gives the same representation to every image (a collapsed encoder): "
+                         "its alignment cannot tell memorized images from others")
+
+def _batch_alignment(encoder:Encoder, inputs:Tensor, n:int, pair:str, layers:list, name:str='encoder')->dict:
     "{layer: [n] alignment on the CPU} from ONE forward pass of `encoder` over `inputs`."
     outs = layer_outputs(encoder, inputs.to(encoder.mean.device), layers, reduce='flatten')
+    for layer, z in outs.items(): _check_representations(z, inputs, n, name, layer)
     return {layer: _alignment(z, n, pair).cpu() for layer, z in outs.items()}
 
 def alignment_losses(encoders:dict, # {name: Encoder}, e.g. {'f': f, 'g': g}: all see the same views
@@ -129,10 +138,10 @@ def alignment_losses(encoders:dict, # {name: Encoder}, e.g. {'f': f, 'g': g}: al
             batch, batch_keys = x[start:start + batch_size].to(device), keys[start:start + batch_size].to(device)
             inputs = scoring_inputs(batch, batch_keys, n_views, pair, seed, views)
             for name, e in encoders.items():
-                for layer, a in _batch_alignment(e, inputs, len(batch), pair, layers).items(): losses[name][layer].append(a)
+                for layer, a in _batch_alignment(e, inputs, len(batch), pair, layers, name).items(): losses[name][layer].append(a)
     return {name: {layer: torch.cat(a) for layer, a in by_layer.items()} for name, by_layer in losses.items()}
 
-# %% ../nbs/05_memorization.ipynb #a0f06330
+# %% ../nbs/05_memorization.ipynb #d4eb6f13
 def alignment_loss(encoder:Encoder,
                    images:Tensor|ImageData, # [N, C, H, W] uint8 or float in [0, 1]
                    n_views:int=5, # K
@@ -147,14 +156,14 @@ def alignment_loss(encoder:Encoder,
     losses = alignment_losses({'encoder': encoder}, images, n_views, pair, seed, layers, keys, views, batch_size)['encoder']
     return losses[OUTPUT] if layers is None else losses
 
-# %% ../nbs/05_memorization.ipynb #8631700a
+# %% ../nbs/05_memorization.ipynb #1e48a74b
 def normalize_scores(mem_raw, # [N] raw scores m_raw = L_align(g) - L_align(f)
                     ): # [N] m_raw / (max m_raw - min m_raw); 0 when the range is 0
     "The official normalisation: divide by the range of the raw scores over the scored set."
     span = mem_raw.max() - mem_raw.min()
     return mem_raw / span if span > 0 else mem_raw * 0
 
-# %% ../nbs/05_memorization.ipynb #9c5c3499
+# %% ../nbs/05_memorization.ipynb #b0d6412b
 def _score_table(keys, subsets, labels, align_f:Tensor, align_g:Tensor)->pd.DataFrame:
     "One row per image: key, subset, label, both alignment losses, m_raw and the normalised m."
     table = pd.DataFrame(dict(index=keys, subset=subsets, label=labels, align_f=align_f.numpy(), align_g=align_g.numpy()))
@@ -167,7 +176,7 @@ def _layer_table(keys, subsets, labels, align:dict, layers:list)->pd.DataFrame:
     tables = [_score_table(keys, subsets, labels, align['f'][l], align['g'][l]).assign(layer=l) for l in layers]
     return pd.concat(tables, ignore_index=True)[['index', 'subset', 'label', 'layer', 'align_f', 'align_g', 'mem_raw', 'mem']]
 
-# %% ../nbs/05_memorization.ipynb #509b026d
+# %% ../nbs/05_memorization.ipynb #6af2085f
 def memorization_scores(f:Encoder, # trained on the images whose memorization is measured (S_S ∪ S_C)
                         g:Encoder, # trained without them (S_S ∪ S_I), same algorithm and architecture
                         images:Tensor|ImageData, # [N, C, H, W] uint8 (or float in [0, 1]), or an ImageData
@@ -193,7 +202,7 @@ def memorization_scores(f:Encoder, # trained on the images whose memorization is
     scores = _score_table(keys, subsets, labels, align['f'][OUTPUT], align['g'][OUTPUT])
     return scores if layers is None else (scores, _layer_table(keys, subsets, labels, align, asked))
 
-# %% ../nbs/05_memorization.ipynb #328aedd1
+# %% ../nbs/05_memorization.ipynb #715eba10
 def _subset_images(splits:Splits, name:str, train:ImageData, test:ImageData|None):
     "(images, labels, keys) of one subset; keys of test images are offset by len(train)."
     indices = getattr(splits, name)
@@ -209,7 +218,7 @@ def _add_split_columns(table:pd.DataFrame, n_train:int)->pd.DataFrame:
     table.insert(2, 'split_index', np.where(from_test, table['index'] - n_train, table['index']))
     return table
 
-# %% ../nbs/05_memorization.ipynb #fb336d30
+# %% ../nbs/05_memorization.ipynb #3df885b2
 @delegates(memorization_scores, but=['images', 'labels', 'keys', 'subsets'])
 def score_splits(f:Encoder, # trained on splits.f_train (S_S ∪ S_C)
                  g:Encoder, # trained on splits.g_train (S_S ∪ S_I)
@@ -226,7 +235,7 @@ def score_splits(f:Encoder, # trained on splits.f_train (S_S ∪ S_C)
     if isinstance(scores, tuple): return tuple(_add_split_columns(t, len(train)) for t in scores)
     return _add_split_columns(scores, len(train))
 
-# %% ../nbs/05_memorization.ipynb #f3439984
+# %% ../nbs/05_memorization.ipynb #85946706
 def images_for(keys, # keys from a score table's `index` column
                train:ImageData|Tensor, # the images keys < len(train) index
                test:ImageData|Tensor|None=None, # the images keys >= len(train) index, offset by len(train)
@@ -240,7 +249,7 @@ def images_for(keys, # keys from a score table's `index` column
     if from_test.any(): out[from_test] = test[keys[from_test] - len(train)]
     return out
 
-# %% ../nbs/05_memorization.ipynb #2e8888e7
+# %% ../nbs/05_memorization.ipynb #e9451d7b
 def _by_layer(fn, scores:pd.DataFrame, **kwargs)->pd.DataFrame:
     "`fn` of a score table, or of each layer of a per-layer table, with `layer` as an outer index."
     if 'layer' not in scores: return fn(scores, **kwargs)
@@ -253,14 +262,14 @@ def _summary(scores:pd.DataFrame, top:float=0.1)->pd.DataFrame:
     table['top_mean'] = groups.mem.apply(lambda m: m.nlargest(max(1, math.ceil(top * len(m)))).mean())
     return table
 
-# %% ../nbs/05_memorization.ipynb #f0113304
+# %% ../nbs/05_memorization.ipynb #982cc9ac
 def summarize(scores:pd.DataFrame, # from `memorization_scores` or `score_splits` (or their per-layer tables)
               top:float=0.1, # `top_mean` is the mean m of this fraction of each subset's highest scores
              )->pd.DataFrame: # one row per subset (per layer and subset for a per-layer table)
     "Per subset: n, mean, std, sem and median of m and of m_raw, and the mean of the top scores."
     return _by_layer(_summary, scores, top=top)
 
-# %% ../nbs/05_memorization.ipynb #b906323a
+# %% ../nbs/05_memorization.ipynb #126e5bdb
 MEMORIZATION_TESTS = (('candidate', 'greater', 'shared'), ('independent', 'less', 'shared'), ('candidate', 'greater', 'extra'))
 _SYMBOLS = dict(shared='S_S', candidate='S_C', independent='S_I', extra='S_E')
 
@@ -274,7 +283,7 @@ def _subset_scores(scores:pd.DataFrame, name:str, column:str)->np.ndarray:
     if len(values) < 2: raise ValueError(f"the test needs at least 2 scores of subset {name!r}, the table has {len(values)}")
     return values
 
-# %% ../nbs/05_memorization.ipynb #743e6aac
+# %% ../nbs/05_memorization.ipynb #879109b6
 def _tests(scores:pd.DataFrame, column:str='mem', tests:tuple=MEMORIZATION_TESTS)->pd.DataFrame:
     rows = []
     for a, alternative, b in tests:
@@ -291,7 +300,7 @@ def memorization_tests(scores:pd.DataFrame, # from `score_splits` (or its per-la
     "The paper's one-sided Welch t-tests: S_C > S_S, S_I < S_S and S_C > S_E."
     return _by_layer(_tests, scores, column=column, tests=tests)
 
-# %% ../nbs/05_memorization.ipynb #9496f5df
+# %% ../nbs/05_memorization.ipynb #e4164941
 def _subset_order(scores:pd.DataFrame)->list:
     present = list(scores.subset.dropna().unique())
     return [s for s in SUBSETS if s in present] + [s for s in present if s not in SUBSETS]
@@ -309,7 +318,7 @@ def plot_score_histograms(scores:pd.DataFrame, # a score table with a `subset` c
     ax.set_title(f"memorization scores per subset ({column})")
     return ax
 
-# %% ../nbs/05_memorization.ipynb #dc709a0f
+# %% ../nbs/05_memorization.ipynb #d2a2a1db
 def plot_alignment(scores:pd.DataFrame, # a score table with `align_f`, `align_g` and `subset`
                    ax=None, # matplotlib axes to draw on
                   ):
@@ -324,7 +333,7 @@ def plot_alignment(scores:pd.DataFrame, # a score table with `align_f`, `align_g
            title='below the diagonal: memorized by f')
     return ax
 
-# %% ../nbs/05_memorization.ipynb #fb5baf7c
+# %% ../nbs/05_memorization.ipynb #2ecb2d78
 def show_memorized(scores:pd.DataFrame, # a score table with `index` keys
                    train:ImageData|Tensor, # the images keys index (see `images_for`)
                    test:ImageData|Tensor|None=None, # the test split, for keys >= len(train)
@@ -342,7 +351,7 @@ def show_memorized(scores:pd.DataFrame, # a score table with `index` keys
     return show_images(images_for(chosen['index'], train, test), titles, ncols=min(k, len(ranked)), size=size,
                        suptitle=f"{subset or 'all'}: the {k} most memorized (top row) and the {k} least (bottom row), by {column}")
 
-# %% ../nbs/05_memorization.ipynb #46d19c8d
+# %% ../nbs/05_memorization.ipynb #e2b9a68a
 def view_distances(encoder:Encoder,
                    image:Tensor, # [1, C, H, W] one image
                    key:int, # its key (data set index): fixes its views
@@ -356,7 +365,7 @@ def view_distances(encoder:Encoder,
         z = encoder(inputs.to(encoder.mean.device)).float().cpu()
     return view_distance(z[1:], z[:1])
 
-# %% ../nbs/05_memorization.ipynb #aea2b42e
+# %% ../nbs/05_memorization.ipynb #38cdb316
 def plot_image_alignment(f:Encoder, g:Encoder, images:Tensor, keys:list, titles:list|None=None,
                          n_views:int=8, seed:int=0, views:SimCLRViews|None=None):
     "For each image: the image, its views, and f's and g's distance to each view (f below g: memorized)."
@@ -376,7 +385,7 @@ def plot_image_alignment(f:Encoder, g:Encoder, images:Tensor, keys:list, titles:
     fig.tight_layout()
     return fig
 
-# %% ../nbs/05_memorization.ipynb #23855453
+# %% ../nbs/05_memorization.ipynb #1fbd624f
 def _epoch(path, position:int):
     return read_record(path).get('epoch', position)
 
@@ -402,7 +411,7 @@ def scores_over_checkpoints(f_paths:list, # checkpoints of f, one per epoch
     table = pd.concat(tables, ignore_index=True)
     return table[['epoch'] + [c for c in table.columns if c != 'epoch']]
 
-# %% ../nbs/05_memorization.ipynb #f8d8b6c5
+# %% ../nbs/05_memorization.ipynb #7f93634e
 def aggregate_seeds(tables, # a list (or dict) of score tables or `summarize` tables, one per seed
                    )->pd.DataFrame: # per subset: n_seeds, mean and std over seeds of the mean m and mean m_raw
     "Mean and standard deviation over seeds of each subset's mean score."
