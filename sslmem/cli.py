@@ -8,7 +8,7 @@ Docs: https://sslmem.github.io/sslmem/cli.html.md"""
 __all__ = ['DEFAULTS', 'RUN_FORMAT', 'SCORE_COLUMNS', 'COMMANDS', 'check_output_dir', 'load_run_data', 'write_report', 'run',
            'read_run', 'main']
 
-# %% ../nbs/10_cli.ipynb #477f3a36
+# %% ../nbs/10_cli.ipynb #2f49c0f3
 import hashlib, io, json, os, shutil, sys, time, traceback
 from pathlib import Path
 
@@ -23,11 +23,11 @@ from .train import train_pair
 from .memorization import (score_splits, summarize, memorization_tests, plot_score_histograms,
                                  plot_alignment, show_memorized)
 
-# %% ../nbs/10_cli.ipynb #0c20ee3d
+# %% ../nbs/10_cli.ipynb #5fd7f3df
 DEFAULTS = dict(dataset='digits', method='simclr', backbone='small_cnn', width=32, epochs=500, batch_size=128,
                 n_views=20, shared=0.2, candidate=0.1, independent=0.1, extra=0.1, crop_scale=0.3)
 
-# %% ../nbs/10_cli.ipynb #e4db3a2d
+# %% ../nbs/10_cli.ipynb #d3d26de7
 RUN_FORMAT = 'sslmem-run/1'
 
 def check_output_dir(out:str|Path, # the output folder
@@ -41,6 +41,7 @@ def check_output_dir(out:str|Path, # the output folder
         with atomic_write(out/'.write-test') as f: f.write('ok')
         (out/'.write-test').unlink()
     except OSError as e: raise ValueError(f"the output folder {out} is not writable: {e}") from e
+    for stale in out.rglob('.*.tmp'): stale.unlink()  # left by a run killed while writing a file
     free_mb = shutil.disk_usage(out).free / 2**20
     if free_mb < min_free_mb: raise ValueError(f"the output folder {out} has only {free_mb:.0f} MB free; a run needs at least {min_free_mb:.0f} MB")
     _claim(out/'run.json', config)
@@ -58,7 +59,7 @@ def _claim(path:Path, config:dict):
     else:
         with atomic_write(path) as f: json.dump(config, f, indent=1)
 
-# %% ../nbs/10_cli.ipynb #35380daa
+# %% ../nbs/10_cli.ipynb #041c8767
 def _validate(config:dict):
     "Refuse unknown names before anything is loaded or written."
     from sslmem.data import DATASETS
@@ -91,7 +92,7 @@ def _keep_split(out:Path, splits:Splits, train:ImageData, test:ImageData|None)->
     splits.save(path)
     return splits
 
-# %% ../nbs/10_cli.ipynb #9f10b099
+# %% ../nbs/10_cli.ipynb #1b0b2e90
 def _accelerator(device:str)->str:
     if device not in ('auto', 'cpu', 'cuda', 'gpu'): raise ValueError(f"device must be auto, cpu or cuda, not {device!r}")
     return 'gpu' if device == 'cuda' else device
@@ -105,7 +106,7 @@ def _train(out:Path, train, test, splits, config:dict, progress:bool)->tuple:
                       lr=config['lr'], views=views, seed=config['seed'], eval_data=(train, eval_test),
                       accelerator=_accelerator(config['device']), progress=progress)
 
-# %% ../nbs/10_cli.ipynb #3102f4ab
+# %% ../nbs/10_cli.ipynb #b9db4b65
 def _score(out:Path, f, g, splits, train, test, config:dict)->pd.DataFrame:
     views = SimCLRViews(scale=(config['crop_scale'], 1.0))
     scores = score_splits(f, g, splits, train, test, n_views=config['n_views'], seed=config['seed'], views=views)
@@ -119,7 +120,7 @@ def _statistics(scores:pd.DataFrame)->dict:
     summary, tests = summarize(scores), memorization_tests(scores)
     return dict(subsets=json.loads(summary.to_json(orient='index')), tests=json.loads(tests.to_json(orient='index')))
 
-# %% ../nbs/10_cli.ipynb #1233f90d
+# %% ../nbs/10_cli.ipynb #9d5e8a2d
 def _save_figure(fig, path:Path):
     "Write a matplotlib figure as PNG, atomically, and close it."
     import matplotlib.pyplot as plt
@@ -140,7 +141,7 @@ def _training_figure(f, g):
     fig.tight_layout()
     return fig
 
-# %% ../nbs/10_cli.ipynb #5954d0b8
+# %% ../nbs/10_cli.ipynb #21bada33
 def _plots(out:Path, scores, f, g, train, test)->list:
     "Write the run's plots; returns their paths relative to `out`."
     import matplotlib.pyplot as plt
@@ -152,10 +153,14 @@ def _plots(out:Path, scores, f, g, train, test)->list:
     for name, fig in figures.items(): _save_figure(fig, out/'plots'/name)
     return [f'plots/{name}' for name in figures]
 
-# %% ../nbs/10_cli.ipynb #296cb77c
+# %% ../nbs/10_cli.ipynb #9209c6fe
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:0.5em 0}td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
-img{max-width:100%;display:block;margin:0.5em 0}h1{margin-bottom:0}.sub{color:#666;margin-top:0}"""
+img{max-width:100%;display:block;margin:0.5em 0}h1{margin-bottom:0}.sub{color:#666;margin-top:0}.missing{color:#b00}"""
+
+_CHECK_IMAGES = """<script>window.addEventListener('load', () => document.querySelectorAll('img').forEach(img => {
+  const ok = img.complete && img.naturalWidth > 0; img.dataset.loaded = ok ? 'yes' : 'no';
+  if (!ok) img.insertAdjacentHTML('afterend', `<p class="missing">missing picture: ${img.getAttribute('src')}</p>`); }));</script>"""
 
 def _html_table(records:dict, digits:int=4)->str:
     return pd.DataFrame.from_dict(records, orient='index').round(digits).to_html(border=0)
@@ -167,13 +172,13 @@ def write_report(out:str|Path, summary:dict, plots:list)->Path:
     images = '\n'.join(f'<h3>{Path(p).stem.replace("_", " ")}</h3><img src="{p}" alt="{Path(p).stem}">' for p in plots)
     extra = ''.join(f'<h2>{k}</h2>{v}' for k, v in summary.get('html_sections', {}).items())
     html = f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>sslmem run: {summary['config']['dataset']}</title>
-<style>{_CSS}</style></head><body><h1>sslmem run</h1><p class="sub">{summary['config']['method']} on {summary['config']['dataset']},
+<style>{_CSS}</style>{_CHECK_IMAGES}</head><body><h1>sslmem run</h1><p class="sub">{summary['config']['method']} on {summary['config']['dataset']},
 {summary['timings']['total']:.0f} s</p><h2>One-sided t-tests</h2>{_html_table(summary['tests'])}
 <h2>Scores per subset</h2>{_html_table(summary['subsets'])}{extra}<h2>Plots</h2>{images}<h2>Configuration</h2>{config}</body></html>"""
     with atomic_write(out/'report.html') as f: f.write(html)
     return out/'report.html'
 
-# %% ../nbs/10_cli.ipynb #73cf8f9f
+# %% ../nbs/10_cli.ipynb #6cffc3b7
 def run(out:str='sslmem-run', # output folder: created, or reopened when it holds this same run
         dataset:str='digits', # digits, cifar10, cifar100, svhn, stl10 or folder
         root:str=None, # folder holding the data set (default $SSLMEM_DATA or ./data)
@@ -221,7 +226,7 @@ def run(out:str='sslmem-run', # output folder: created, or reopened when it hold
     _log(f"done in {summary['timings']['total']:.0f} s: {out/'report.html'}", progress)
     return summary
 
-# %% ../nbs/10_cli.ipynb #132174fa
+# %% ../nbs/10_cli.ipynb #9297386b
 SCORE_COLUMNS = ['index', 'split', 'split_index', 'subset', 'label', 'align_f', 'align_g', 'mem_raw', 'mem']
 
 def read_run(path:str|Path)->tuple:
@@ -240,7 +245,7 @@ def read_run(path:str|Path)->tuple:
     if list(scores.columns) != SCORE_COLUMNS: raise ValueError(f"{scores_path} has columns {list(scores.columns)}, not {SCORE_COLUMNS}")
     return scores, summary
 
-# %% ../nbs/10_cli.ipynb #dd62f509
+# %% ../nbs/10_cli.ipynb #d035c0b9
 COMMANDS = dict(run=run)
 
 def main(argv:list|None=None)->int:
