@@ -10,7 +10,7 @@ __all__ = ['METHODS', 'DEFAULT_LR', 'DEFAULT_WD', 'IndexedImages', 'EpochShuffle
            'SSLModule', 'History', 'SaveEncoders', 'RecordLayers', 'train_encoder', 'quiet_lightning', 'train_pair',
            'compare_methods']
 
-# %% ../nbs/04_train.ipynb #2548c32e
+# %% ../nbs/04_train.ipynb #afcd947e
 import copy, json, logging, math, os, tempfile, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,7 +38,7 @@ from .augment import SimCLRViews, derive_seed
 from .models import Encoder, make_encoder, save_encoder, load_encoder, read_record
 from .probe import knn_accuracy, embed
 
-# %% ../nbs/04_train.ipynb #1a0bc9d9
+# %% ../nbs/04_train.ipynb #c4ee7189
 class IndexedImages(Dataset):
     "The images of `data` at `indices`, each returned with its label and its index in `data`."
     def __init__(self, data:ImageData, indices=None):
@@ -61,7 +61,7 @@ class EpochShuffle(Sampler):
         g = torch.Generator().manual_seed(derive_seed(self.seed, self.epoch))
         return iter(torch.randperm(self.n, generator=g).tolist())
 
-# %% ../nbs/04_train.ipynb #6df0698c
+# %% ../nbs/04_train.ipynb #1caa6af8
 @dataclass
 class ViewSpec:
     "`n` views made by `views`."
@@ -79,7 +79,7 @@ def default_views(method:str, size:int, base:SimCLRViews|None=None)->list:
         return [ViewSpec(2, glob), ViewSpec(0, local)]
     return [ViewSpec(2, base)]
 
-# %% ../nbs/04_train.ipynb #160501fd
+# %% ../nbs/04_train.ipynb #5c3ebf3c
 def encode_views(encoder:Encoder, views:Tensor)->Tensor:
     "Representations [K, B, D] of views [K, B, C, H, W], in one forward pass."
     return encoder(views.flatten(0, 1)).view(views.shape[0], views.shape[1], -1)
@@ -96,7 +96,7 @@ class SimCLR(nn.Module):
         z = self.head(reps.flatten(0, 1)).view(2, reps.shape[1], -1)
         return self.criterion(z[0], z[1]), {}, reps
 
-# %% ../nbs/04_train.ipynb #dc228d77
+# %% ../nbs/04_train.ipynb #bf5aa5a7
 def _symmetric(criterion, p:Tensor, z:Tensor)->Tensor:
     "The symmetrised loss 0.5 (l(p0, z1) + l(p1, z0)) over two views."
     return 0.5 * (criterion(p[0], z[1]) + criterion(p[1], z[0]))
@@ -115,7 +115,7 @@ class SimSiam(nn.Module):
         p = self.prediction(z).view(2, reps.shape[1], -1)
         return _symmetric(self.criterion, p, z.view(2, reps.shape[1], -1).detach()), {}, reps
 
-# %% ../nbs/04_train.ipynb #783797c8
+# %% ../nbs/04_train.ipynb #8a90dadb
 class BYOL(nn.Module):
     "BYOL (Grill et al., 2020): online encoder, projection and prediction; momentum target network."
     def __init__(self, encoder:Encoder, hidden_dim:int=1024, out_dim:int=256, momentum:tuple=(0.99, 1.0), **kwargs):
@@ -135,7 +135,7 @@ class BYOL(nn.Module):
         with torch.no_grad(): z = self.projection_momentum(encode_views(self.encoder_momentum, views[0]).flatten(0, 1))
         return _symmetric(self.criterion, p, z.view(2, reps.shape[1], -1)), {}, reps
 
-# %% ../nbs/04_train.ipynb #fb8322d7
+# %% ../nbs/04_train.ipynb #cc36dce3
 def _is_vit(encoder:Encoder)->bool: return hasattr(encoder.backbone, 'patch_embed')
 
 class DINO(nn.Module):
@@ -166,7 +166,7 @@ class DINO(nn.Module):
         return self.criterion(list(teacher_out), student_out, epoch=self.epoch), {}, reps
     def after_backward(self, epoch:int): self.head.cancel_last_layer_gradients(epoch)
 
-# %% ../nbs/04_train.ipynb #3e265a5a
+# %% ../nbs/04_train.ipynb #073b5b6c
 class VICReg(nn.Module):
     "VICReg (Bardes et al., 2022): expander head and variance-invariance-covariance loss."
     def __init__(self, encoder:Encoder, hidden_dim:int=1024, out_dim:int=1024, num_layers:int=3,
@@ -183,7 +183,7 @@ class VICReg(nn.Module):
                          covariance=covariance_loss(z[0]) + covariance_loss(z[1]))
         return self.criterion(z[0], z[1]), parts, reps
 
-# %% ../nbs/04_train.ipynb #99cc7f72
+# %% ../nbs/04_train.ipynb #3b47bc9a
 class MAE(nn.Module):
     "MAE (He et al., 2022) on the encoder's timm ViT, with lightly's masked ViT encoder and decoder."
     def __init__(self, encoder:Encoder, mask_ratio:float=0.75, decoder_dim:int=128, decoder_depth:int=2,
@@ -217,7 +217,7 @@ class MAE(nn.Module):
         loss2, cls2 = self._masked_loss(images)
         return 0.5 * (loss + loss2), {}, torch.stack([cls, cls2])
 
-# %% ../nbs/04_train.ipynb #5aca0fd3
+# %% ../nbs/04_train.ipynb #cf3e0e14
 class Supervised(nn.Module):
     "Supervised training: a linear classifier on the representation, cross-entropy on the labels."
     def __init__(self, encoder:Encoder, n_classes:int=10, **kwargs):
@@ -230,7 +230,7 @@ class Supervised(nn.Module):
         loss = F.cross_entropy(logits, labels.repeat(reps.shape[0]))
         return loss, dict(accuracy=(logits.argmax(1) == labels.repeat(reps.shape[0])).float().mean()), reps if len(reps) > 1 else None
 
-# %% ../nbs/04_train.ipynb #8f188b3b
+# %% ../nbs/04_train.ipynb #81eea3c7
 METHODS = dict(simclr=SimCLR, simsiam=SimSiam, byol=BYOL, dino=DINO, vicreg=VICReg, mae=MAE, supervised=Supervised)
 
 def make_method(name:str, encoder:Encoder, **kwargs)->nn.Module:
@@ -238,7 +238,7 @@ def make_method(name:str, encoder:Encoder, **kwargs)->nn.Module:
     if name not in METHODS: raise ValueError(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
     return METHODS[name](encoder, **kwargs)
 
-# %% ../nbs/04_train.ipynb #e0e8c537
+# %% ../nbs/04_train.ipynb #22754cde
 def alignment_penalty(reps:Tensor, # [2, B, D] representations of two views of each image
                       bound:float|None=None, # count only similarity above this (None: all of it)
                      )->Tensor:
@@ -246,7 +246,7 @@ def alignment_penalty(reps:Tensor, # [2, B, D] representations of two views of e
     cos = F.cosine_similarity(reps[0], reps[1], dim=1)
     return (cos if bound is None else (cos - bound).clamp_min(0)).mean()
 
-# %% ../nbs/04_train.ipynb #ded839fc
+# %% ../nbs/04_train.ipynb #d9f2719c
 class SSLModule(pl.LightningModule):
     "A method, its views and its optimiser, trained by Lightning."
     def __init__(self, method:nn.Module, view_specs:list, seed:int=0, lr:float=1e-3, weight_decay:float=1e-6,
@@ -264,7 +264,7 @@ class SSLModule(pl.LightningModule):
         epoch_seed = derive_seed(self.seed, self.current_epoch)
         return [spec.views(images, spec.n, derive_seed(epoch_seed, i), keys) for i, spec in enumerate(self.view_specs) if spec.n]
 
-# %% ../nbs/04_train.ipynb #20a9f760
+# %% ../nbs/04_train.ipynb #1ddba20b
 @patch
 def training_step(self:SSLModule, batch, batch_idx):
     images, labels, keys = batch
@@ -290,7 +290,7 @@ def on_train_epoch_start(self:SSLModule):
     # masks (MAE) and dropout draw from torch's generator: seed it per epoch so a resumed run matches
     torch.manual_seed(derive_seed(self.seed, self.current_epoch, 1))
 
-# %% ../nbs/04_train.ipynb #3812aeff
+# %% ../nbs/04_train.ipynb #ea751cb9
 def _param_groups(module:nn.Module, weight_decay:float)->list:
     "No weight decay on biases and norm parameters, as is standard for SSL."
     decay, no_decay = lightly_utils.get_weight_decay_parameters([module])
@@ -310,7 +310,7 @@ def configure_optimizers(self:SSLModule):
     schedule = CosineWarmupScheduler(opt, warmup_epochs=warmup, max_epochs=total)
     return [opt], [dict(scheduler=schedule, interval='step')]
 
-# %% ../nbs/04_train.ipynb #b1b75722
+# %% ../nbs/04_train.ipynb #8b49d68a
 class History(pl.Callback):
     "One row of metrics per epoch, kept in memory, in checkpoints and in `history.csv`."
     def __init__(self, path:Path|None=None, eval_data:tuple|None=None, knn_k:int=20, eval_every:int=1):
@@ -329,7 +329,7 @@ class History(pl.Callback):
     def state_dict(self): return dict(rows=self.rows)
     def load_state_dict(self, state): self.rows = list(state['rows'])
 
-# %% ../nbs/04_train.ipynb #4c0d38ee
+# %% ../nbs/04_train.ipynb #69a385f8
 class SaveEncoders(pl.Callback):
     "Save the encoder as `epoch{e:04d}.safetensors` at the epochs in `epochs`."
     def __init__(self, folder:Path, epochs, record:dict|None=None):
@@ -353,7 +353,7 @@ class RecordLayers(pl.Callback):
     def on_train_epoch_end(self, trainer, module):
         if trainer.current_epoch + 1 in self.epochs: self._record(module, trainer.current_epoch + 1)
 
-# %% ../nbs/04_train.ipynb #9f384332
+# %% ../nbs/04_train.ipynb #68cbe282
 DEFAULT_LR = dict(simclr=2e-3, simsiam=1e-3, byol=1e-3, dino=1e-3, vicreg=1e-3, mae=1.5e-3, supervised=2e-3)
 DEFAULT_WD = dict(simclr=1e-6, simsiam=1e-4, byol=1e-6, dino=0.04, vicreg=1e-6, mae=0.05, supervised=5e-4)
 
@@ -362,7 +362,7 @@ def _default_precision(accelerator:str)->str:
     if accelerator in ('gpu', 'cuda', 'auto') and torch.cuda.is_available() and torch.cuda.is_bf16_supported(): return 'bf16-mixed'
     return '32-true'
 
-# %% ../nbs/04_train.ipynb #b74e2db1
+# %% ../nbs/04_train.ipynb #52eaf1ca
 def _run_config(dataset:ImageData, indices:Tensor, **settings)->dict:
     "What determines a run's result: data (by fingerprint), indices (by hash) and settings."
     import hashlib
@@ -382,7 +382,7 @@ def _check_run_dir(run_dir:Path, config:dict):
     else:
         with atomic_write(path) as f: json.dump(config, f, indent=1)
 
-# %% ../nbs/04_train.ipynb #c57c2a49
+# %% ../nbs/04_train.ipynb #b3739d42
 def _init_from(encoder:Encoder, path:str|Path):
     "Start from the weights of a checkpoint of the same backbone."
     record = read_record(path)
@@ -397,7 +397,7 @@ def _loader(dataset, indices, batch_size, seed, pin):
     batch_size = min(batch_size, len(data))
     return DataLoader(data, batch_size=batch_size, sampler=EpochShuffle(len(data), seed), drop_last=True, pin_memory=pin)
 
-# %% ../nbs/04_train.ipynb #c512b6fd
+# %% ../nbs/04_train.ipynb #897d7658
 def train_encoder(dataset:ImageData, # the training data set
                   indices=None, # which of its images to train on (default: all)
                   method:str='simclr', # simclr, simsiam, byol, dino, vicreg, mae or supervised
@@ -443,7 +443,7 @@ def train_encoder(dataset:ImageData, # the training data set
     return _fit(dataset, indices, encoder, config, views, (eval_data, knn_k, eval_every), checkpoint_dir, save_epochs, record,
                 init_from, callbacks, accelerator, devices, num_nodes, strategy, precision, progress)
 
-# %% ../nbs/04_train.ipynb #56f248b0
+# %% ../nbs/04_train.ipynb #d6dde8ea
 def _method_for(config:dict, encoder:Encoder, dataset:ImageData)->tuple:
     "The method module and its view groups for a run's config."
     kwargs = dict(config['method_kwargs'])
@@ -455,7 +455,7 @@ def _method_for(config:dict, encoder:Encoder, dataset:ImageData)->tuple:
     if config['method'] == 'supervised' and config['align_limit']: specs[0].n = 2  # the penalty needs two views
     return make_method(config['method'], encoder, **kwargs), specs
 
-# %% ../nbs/04_train.ipynb #8db1147e
+# %% ../nbs/04_train.ipynb #d5e8330f
 @contextmanager
 def quiet_lightning():
     "Silence Lightning's set-up messages and its internal deprecation warnings while fitting."
@@ -470,7 +470,7 @@ def quiet_lightning():
     finally:
         for l, level in zip(loggers, levels): l.setLevel(level)
 
-# %% ../nbs/04_train.ipynb #a580a727
+# %% ../nbs/04_train.ipynb #5a23c04b
 def _trainer(epochs, accelerator, devices, num_nodes, strategy, precision, run_dir, progress, callbacks)->pl.Trainer:
     "Lightning's trainer for a run: no logger (sslmem keeps its own history), deterministic on a CPU."
     with quiet_lightning():
@@ -479,7 +479,7 @@ def _trainer(epochs, accelerator, devices, num_nodes, strategy, precision, run_d
                           enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
                           deterministic=accelerator == 'cpu', default_root_dir=run_dir, log_every_n_steps=1)
 
-# %% ../nbs/04_train.ipynb #0a0910ab
+# %% ../nbs/04_train.ipynb #0677fe7b
 def _fit(dataset, indices, encoder, config, views, evaluation, checkpoint_dir, save_epochs, record, init_from,
          callbacks, accelerator, devices, num_nodes, strategy, precision, progress)->Encoder:
     run_dir = Path(checkpoint_dir) if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix='sslmem-run-'))
@@ -513,7 +513,7 @@ def _finished(final:Path, run_dir:Path)->Encoder:
     encoder.history = pd.read_csv(history) if history.exists() else pd.DataFrame()
     return encoder
 
-# %% ../nbs/04_train.ipynb #a739f700
+# %% ../nbs/04_train.ipynb #ccb9a9b8
 def train_pair(dataset:ImageData, # the training split the splits were made from
                splits:Splits,
                method:str='simclr',
@@ -528,7 +528,7 @@ def train_pair(dataset:ImageData, # the training split the splits were made from
     g = train_encoder(dataset, splits.g_train, method, checkpoint_dir=run('g'), record=dict(record, role='g'), **kwargs)
     return f, g
 
-# %% ../nbs/04_train.ipynb #eedded57
+# %% ../nbs/04_train.ipynb #24f25195
 def compare_methods(dataset:ImageData, # training images
                     test:ImageData, # held-out images for kNN accuracy
                     methods:list, # method names
