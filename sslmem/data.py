@@ -224,7 +224,7 @@ def show_images(images:Tensor, # [N, C, H, W] uint8 or float in [0, 1]
     images = images.detach().cpu()
     if images.dtype == torch.uint8: images = images.float() / 255
     n = len(images); ncols = min(ncols, n); nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * (1.25 if titles else 1)), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * (1.4 if titles else 1)), squeeze=False)
     for ax in axes.flat: ax.axis('off')
     for i, (ax, im) in enumerate(zip(axes.flat, images)):
         im = im.clamp(0, 1).permute(1, 2, 0).numpy()
