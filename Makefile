@@ -9,7 +9,7 @@ STAMP := $(VENV)/.sslmem-installed
 NB_WORKERS ?= 2
 DEMO_OUT ?= sslmem-run
 
-.PHONY: demo test install export check-export readme check-readme docs bench clean
+.PHONY: demo test install export check-export readme check-readme docs bench clean clean-nbs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# before committing notebooks: nbdev's clean, then drop live-widget outputs, which cannot be rendered
+clean-nbs: $(STAMP)
+	$(BIN)/nbdev-clean
+	$(BIN)/python tools/strip_widgets.py
 
 clean:
 	rm -rf _proc _docs .pytest_cache

@@ -7,8 +7,8 @@ Docs: https://sslmem.github.io/sslmem/train.html.md"""
 # %% auto #0
 __all__ = ['METHODS', 'DEFAULT_LR', 'DEFAULT_WD', 'IndexedImages', 'EpochShuffle', 'ViewSpec', 'default_views', 'encode_views',
            'SimCLR', 'SimSiam', 'BYOL', 'DINO', 'VICReg', 'MAE', 'Supervised', 'make_method', 'alignment_penalty',
-           'SSLModule', 'History', 'SaveEncoders', 'RecordLayers', 'train_encoder', 'quiet_lightning', 'train_pair',
-           'compare_methods']
+           'SSLModule', 'History', 'SaveEncoders', 'ResumeCheckpoint', 'RecordLayers', 'train_encoder',
+           'quiet_lightning', 'train_pair', 'compare_methods']
 
 # %% ../nbs/04_train.ipynb #afcd947e
 import copy, json, logging, math, os, tempfile, time, warnings
@@ -339,6 +339,16 @@ class SaveEncoders(pl.Callback):
         if epoch in self.epochs and trainer.is_global_zero:
             save_encoder(module.encoder, self.folder/f'epoch{epoch:04d}.safetensors', **{**self.record, 'epoch': epoch})
 
+class ResumeCheckpoint(pl.Callback):
+    "Lightning's full training state in `folder/last.ckpt` after every epoch, written to a temporary file and renamed."
+    def __init__(self, folder:Path): self.path = Path(folder)/'last.ckpt'
+    def on_train_epoch_end(self, trainer, module):
+        # a process killed while writing leaves only the temporary file: `last.ckpt` is always a whole epoch
+        partial = self.path.with_name('.last.ckpt.tmp')
+        if trainer.is_global_zero: self.path.parent.mkdir(parents=True, exist_ok=True)
+        trainer.save_checkpoint(partial)  # every rank takes part; rank zero writes
+        if trainer.is_global_zero: os.replace(partial, self.path)
+
 class RecordLayers(pl.Callback):
     "The outputs of `layers` on `images` (reduced by `reduce`) at the epochs in `epochs`; epoch 0 is before training."
     def __init__(self, images:Tensor, epochs, layers:list|None=None, reduce:str='flatten', batch_size:int=512):
@@ -477,6 +487,7 @@ def _trainer(epochs, accelerator, devices, num_nodes, strategy, precision, run_d
         return pl.Trainer(max_epochs=epochs, accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
                           precision=precision or _default_precision(accelerator), callbacks=callbacks, logger=False,
                           enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
+                          enable_checkpointing=False,  # `ResumeCheckpoint` keeps the one checkpoint a run needs
                           deterministic=accelerator == 'cpu', default_root_dir=run_dir, log_every_n_steps=1)
 
 # %% ../nbs/04_train.ipynb #0677fe7b
@@ -494,11 +505,11 @@ def _fit(dataset, indices, encoder, config, views, evaluation, checkpoint_dir, s
     module = SSLModule(method, specs, config['seed'], config['lr'], config['weight_decay'], config['optimizer'],
                        config['warmup_epochs'], config['align_limit'], config['align_bound'], config['method'])
     history = History(run_dir/'history.csv', *evaluation)
-    resume_ckpt = pl.callbacks.ModelCheckpoint(dirpath=run_dir/'resume', save_last=True, save_top_k=0, every_n_epochs=1)
     extra = [SaveEncoders(run_dir, save_epochs, record)] if save_epochs else []
     accelerator_name = 'gpu' if accelerator == 'auto' and torch.cuda.is_available() else ('cpu' if accelerator == 'auto' else accelerator)
     trainer = _trainer(config['epochs'], accelerator_name, devices, num_nodes, strategy, precision, run_dir, progress,
-                       [history, resume_ckpt, *extra, *(callbacks or [])])
+                       # the resume checkpoint comes last, so an epoch it records is complete in every other file
+                       [history, *extra, *(callbacks or []), ResumeCheckpoint(run_dir/'resume')])
     last = run_dir/'resume'/'last.ckpt'
     loader = _loader(dataset, indices, config['batch_size'], config['seed'], pin=accelerator_name == 'gpu')
     with quiet_lightning(): trainer.fit(module, loader, ckpt_path=last if last.exists() else None, weights_only=True)

@@ -55,9 +55,9 @@ def test_imports_are_not_mixed_with_other_code(path):
 def test_committed_clean(path):
     nb = json.loads(path.read_text())
     for c in nb['cells']:
-        assert not c.get('metadata', {}).get('execution'), f'{path.name} has execution metadata: run nbdev-clean'
+        assert not c.get('metadata', {}).get('execution'), f'{path.name} has execution metadata: run make clean-nbs'
         for o in c.get('outputs', []):
-            assert 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}), f'{path.name} keeps a widget output'
+            assert 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}), f'{path.name} keeps a widget output: run make clean-nbs'
 
 
 def test_sidebar_lists_every_notebook():
