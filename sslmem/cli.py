@@ -22,6 +22,8 @@ from .augment import SimCLRViews
 from .train import train_pair
 from .memorization import (score_splits, summarize, memorization_tests, plot_score_histograms,
                                  plot_alignment, show_memorized)
+from .models import layer_names
+from .localize import layer_mem_table, unit_means, unit_mem_table, plot_layer_mem, plot_unit_mem, plot_high_units
 
 # %% ../nbs/10_cli.ipynb #5fd7f3df
 DEFAULTS = dict(dataset='digits', method='simclr', backbone='small_cnn', width=32, epochs=500, batch_size=128,
@@ -107,18 +109,36 @@ def _train(out:Path, train, test, splits, config:dict, progress:bool)->tuple:
                       accelerator=_accelerator(config['device']), progress=progress)
 
 # %% ../nbs/10_cli.ipynb #b9db4b65
-def _score(out:Path, f, g, splits, train, test, config:dict)->pd.DataFrame:
+def _score(out:Path, f, g, splits, train, test, config:dict)->tuple:
+    "Scores of every image (scores.csv) and, with layers, LayerMem per subset and layer (layermem.csv)."
     views = SimCLRViews(scale=(config['crop_scale'], 1.0))
-    scores = score_splits(f, g, splits, train, test, n_views=config['n_views'], seed=config['seed'], views=views)
+    layers = layer_names(f) if config['layers'] else None
+    result = score_splits(f, g, splits, train, test, n_views=config['n_views'], seed=config['seed'], views=views, layers=layers)
+    scores, layer_scores = result if layers else (result, None)
     with atomic_write(out/'scores.csv') as fh: scores.to_csv(fh, index=False)
-    return scores
+    if layer_scores is not None:
+        table = pd.concat([layer_mem_table(layer_scores[layer_scores.subset == s]).assign(subset=s) for s in SUBSETS], ignore_index=True)
+        with atomic_write(out/'layermem.csv') as fh: table[['subset'] + [c for c in table if c != 'subset']].to_csv(fh, index=False)
+    return scores, layer_scores
+
+# %% ../nbs/10_cli.ipynb #9bb39aa4
+def _units(out:Path, f, splits, train, config:dict)->pd.DataFrame:
+    views = SimCLRViews(scale=(config['crop_scale'], 1.0))
+    means = unit_means(f, train.subset(splits.f_train), keys=splits.f_train, views=views, n_views=config['unit_views'], seed=config['seed'])
+    table = unit_mem_table(means, keys=splits.f_train.numpy())
+    with atomic_write(out/'unitmem.csv') as fh: table.to_csv(fh, index=False)
+    return table
 
 def _file_digest(path:Path)->str: return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
-def _statistics(scores:pd.DataFrame)->dict:
-    "Per-subset statistics and t-tests as plain JSON-ready dicts."
+def _statistics(scores:pd.DataFrame, layer_scores:pd.DataFrame|None=None)->dict:
+    "Per-subset statistics and t-tests (per layer too, with layer scores) as plain JSON-ready dicts."
     summary, tests = summarize(scores), memorization_tests(scores)
-    return dict(subsets=json.loads(summary.to_json(orient='index')), tests=json.loads(tests.to_json(orient='index')))
+    stats = dict(subsets=json.loads(summary.to_json(orient='index')), tests=json.loads(tests.to_json(orient='index')))
+    if layer_scores is not None:
+        by_layer = memorization_tests(layer_scores)[['t', 'p', 'cohens_d']].reset_index()
+        stats['layer_tests'] = {f"{r.layer}: {r.hypothesis}": dict(t=r.t, p=r.p, cohens_d=r.cohens_d) for r in by_layer.itertuples()}
+    return stats
 
 # %% ../nbs/10_cli.ipynb #9d5e8a2d
 def _save_figure(fig, path:Path):
@@ -142,12 +162,18 @@ def _training_figure(f, g):
     return fig
 
 # %% ../nbs/10_cli.ipynb #21bada33
-def _plots(out:Path, scores, f, g, train, test)->list:
+def _plots(out:Path, scores, f, g, train, test, layer_scores=None, units=None)->list:
     "Write the run's plots; returns their paths relative to `out`."
     import matplotlib.pyplot as plt
     (out/'plots').mkdir(exist_ok=True)
     figures = {'scores.png': plot_score_histograms(scores).figure, 'alignment.png': plot_alignment(scores).figure,
                'training.png': _training_figure(f, g)}
+    if layer_scores is not None:
+        tables = {s: layer_mem_table(layer_scores[layer_scores.subset == s]) for s in ('candidate', 'shared')}
+        figures['layermem.png'] = plot_layer_mem(tables)
+    if units is not None:
+        figures['unitmem.png'] = plot_unit_mem(units).figure
+        figures['high_units.png'] = plot_high_units(units).figure
     for subset in ('candidate', 'independent'):
         figures[f'{subset}_gallery.png'] = show_memorized(scores, train, test, k=10, subset=subset)
     for name, fig in figures.items(): _save_figure(fig, out/'plots'/name)
@@ -178,6 +204,22 @@ def write_report(out:str|Path, summary:dict, plots:list)->Path:
     with atomic_write(out/'report.html') as f: f.write(html)
     return out/'report.html'
 
+# %% ../nbs/10_cli.ipynb #10154527
+def _environment()->dict:
+    import platform, sslmem
+    return dict(torch=torch.__version__, sslmem=sslmem.__version__, python=platform.python_version(),
+                threads=torch.get_num_threads(), cuda=torch.cuda.is_available())
+
+def _layer_sections(out:Path, units:pd.DataFrame|None)->dict:
+    "HTML tables of LayerMem (candidates and shared) and of UnitMem per layer, for the report."
+    layermem = pd.read_csv(out/'layermem.csv').set_index(['subset', 'layer'])
+    sections = {'LayerMem per layer': layermem.loc[['candidate', 'shared']].round(4).to_html(border=0)}
+    if units is not None:
+        per_layer = units.groupby('layer', sort=False).unit_mem.agg(units='size', mean='mean', max='max',
+                                                                  high=lambda u: int((u >= 0.5).sum()))
+        sections['UnitMem of f per layer (high: units at 0.5 or more)'] = per_layer.round(3).to_html(border=0)
+    return sections
+
 # %% ../nbs/10_cli.ipynb #6cffc3b7
 def run(out:str='sslmem-run', # output folder: created, or reopened when it holds this same run
         dataset:str='digits', # digits, cifar10, cifar100, svhn, stl10 or folder
@@ -198,6 +240,8 @@ def run(out:str='sslmem-run', # output folder: created, or reopened when it hold
         extra:float=0.1, # size of S_E, as a fraction of the training split
         crop_scale:float=0.3, # smallest area of a random crop, for training and scoring views
         limit:int=None, # use only the first `limit` training images (quick trials)
+        layers:bool=True, # also LayerMem (every layer) and UnitMem (every unit of f)
+        unit_views:int=10, # views per image for UnitMem
         progress:bool=True, # show progress
        )->dict: # the summary, as written to summary.json
     "Split, train f and g, score every image, test and report: SSLMem's experiment in one call."
@@ -205,7 +249,7 @@ def run(out:str='sslmem-run', # output folder: created, or reopened when it hold
     config = dict(dataset=dataset, root=None if root is None else str(root), size=size, method=method, backbone=backbone,
                   width=width or None, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device,
                   n_views=n_views, shared=shared, candidate=candidate, independent=independent, extra=extra,
-                  crop_scale=crop_scale, limit=limit)
+                  crop_scale=crop_scale, limit=limit, layers=layers, unit_views=unit_views)
     _validate(config)
     def step(name):
         timings[name] = round(time.time() - start - sum(timings.values()), 2)
@@ -216,12 +260,15 @@ def run(out:str='sslmem-run', # output folder: created, or reopened when it hold
     _log(f"{dataset}: {len(train)} training images, split {splits.sizes()}; training f and g ({method}, {backbone}, {epochs} epochs)", progress)
     f, g = _train(out, train, test, splits, config, progress); step('train')
     _log(f"scoring {len(train) + (len(splits.extra) if test is not None else 0)} images with K={n_views} views", progress)
-    scores = _score(out, f, g, splits, train, test, config); step('score')
-    summary = dict(format=RUN_FORMAT, config=config, sizes=splits.sizes(), split=splits.digest(), **_statistics(scores),
+    scores, layer_scores = _score(out, f, g, splits, train, test, config); step('score')
+    units = _units(out, f, splits, train, config) if layers else None; step('units')
+    summary = dict(format=RUN_FORMAT, config=config, sizes=splits.sizes(), split=splits.digest(),
+                   **_statistics(scores, layer_scores), environment=_environment(),
                    scores=dict(file='scores.csv', sha256=_file_digest(out/'scores.csv'), rows=len(scores)))
-    plots = _plots(out, scores, f, g, train, test); step('report')
+    if layer_scores is not None: summary['html_sections'] = _layer_sections(out, units)
+    plots = _plots(out, scores, f, g, train, test, layer_scores, units); step('report')
     summary['timings'] = dict(timings, total=round(time.time() - start, 2))
-    with atomic_write(out/'summary.json') as fh: json.dump(summary, fh, indent=1)
+    with atomic_write(out/'summary.json') as fh: json.dump({k: v for k, v in summary.items() if k != 'html_sections'}, fh, indent=1)
     write_report(out, summary, plots)
     _log(f"done in {summary['timings']['total']:.0f} s: {out/'report.html'}", progress)
     return summary

@@ -26,14 +26,14 @@ def quick_run(tmp_path_factory):
 
 
 def test_run_writes_every_output(quick_run):
-    for name in ['run.json', 'splits.json', 'scores.csv', 'summary.json', 'report.html',
+    for name in ['run.json', 'splits.json', 'scores.csv', 'summary.json', 'report.html', 'layermem.csv', 'unitmem.csv',
                  'encoders/f/encoder.safetensors', 'encoders/g/encoder.safetensors', 'encoders/f/history.csv']:
         assert (quick_run / name).exists(), name
     summary = json.loads((quick_run / 'summary.json').read_text())
     assert set(summary['tests']) == {'S_C > S_S', 'S_I < S_S', 'S_C > S_E'}
     assert summary['sizes'] == {'shared': 60, 'candidate': 30, 'independent': 30, 'extra': 30}
     plots = [p for p in (quick_run / 'plots').iterdir() if p.suffix == '.png']
-    assert len(plots) >= 4 and all(p.stat().st_size > 1000 for p in plots)
+    assert len(plots) >= 7 and all(p.stat().st_size > 1000 for p in plots)
     html = (quick_run / 'report.html').read_text()
     assert all(f'plots/{p.name}' in html for p in plots)
 
