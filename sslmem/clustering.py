@@ -8,12 +8,15 @@ Docs: https://sslmem.github.io/sslmem/clustering.html.md"""
 __all__ = ['DIGIT_SUPERCLASSES', 'check_features', 'class_index', 'class_means', 'ncc_predict', 'ncc_accuracy', 'ncc_train_test',
            'class_variances', 'cdnv_matrix', 'cdnv', 'random_targets', 'superclass_labels', 'SampleLevel',
            'sample_level_dataset', 'pool_features', 'layer_features', 'check_levels', 'layer_metrics', 'layer_depths',
-           'evaluate_layers', 'plot_layers']
+           'evaluate_layers', 'plot_layers', 'saved_epochs', 'initial_encoder', 'encoders_over_training',
+           'gain_over_training', 'epochs_to_gain', 'plot_random_targets', 'vicreg_terms', 'plot_loss_terms']
 
-# %% ../nbs/08_clustering.ipynb #23ca1496
-import math
+# %% ../nbs/08_clustering.ipynb #1949b2ed
+import json, math
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -21,10 +24,10 @@ import pandas as pd
 
 from .augment import SimCLRViews, derive_seed
 from .data import ImageData
-from .models import Encoder, layer_names
+from .models import Encoder, layer_names, make_encoder, load_encoder
 from .probe import embed, linear_probe
 
-# %% ../nbs/08_clustering.ipynb #9ffcfff6
+# %% ../nbs/08_clustering.ipynb #01658de4
 def check_features(z:Tensor, # [N, D] features
                    y:Tensor, # [N] integer labels
                    what:str='features', # name used in error messages
@@ -43,7 +46,7 @@ def class_index(y:Tensor)->tuple: # (classes [C] sorted labels, index [N] in 0..
     classes, index = torch.unique(torch.as_tensor(y), return_inverse=True)
     return classes, index
 
-# %% ../nbs/08_clustering.ipynb #41cc75d1
+# %% ../nbs/08_clustering.ipynb #12b74108
 def class_means(z:Tensor, # [N, D] features
                 index:Tensor, # [N] class index in 0..C-1
                 n_classes:int, # C
@@ -54,7 +57,7 @@ def class_means(z:Tensor, # [N, D] features
     counts = torch.zeros(n_classes, device=z.device).index_add_(0, index, torch.ones_like(index, dtype=torch.float))
     return sums / counts[:, None]
 
-# %% ../nbs/08_clustering.ipynb #f00a7a3f
+# %% ../nbs/08_clustering.ipynb #b4cd2488
 def ncc_predict(means:Tensor, # [C, D] class means
                 z:Tensor, # [N, D] features to classify
                 max_elements:int=2**24, # distances held at once (chunk rows x C)
@@ -68,7 +71,7 @@ def ncc_predict(means:Tensor, # [C, D] class means
              for i in range(0, len(z), rows)]
     return torch.cat(preds)
 
-# %% ../nbs/08_clustering.ipynb #74488acc
+# %% ../nbs/08_clustering.ipynb #d78956de
 def _ncc_fit(train_z, train_y):
     check_features(train_z, train_y, 'train', min_classes=2)
     classes, index = class_index(train_y)
@@ -92,7 +95,7 @@ def ncc_train_test(train_z:Tensor, train_y:Tensor, test_z:Tensor, test_y:Tensor)
     return dict(train=_ncc_score(classes, means, train_z, train_y, 'train'),
                 test=_ncc_score(classes, means, test_z, test_y, 'test'))
 
-# %% ../nbs/08_clustering.ipynb #cf9c2923
+# %% ../nbs/08_clustering.ipynb #ab0c0682
 def class_variances(z:Tensor, index:Tensor, means:Tensor)->Tensor: # [C]
     "Var_c: the mean squared distance of class c's features to their mean."
     z, index = z.float(), index.to(z.device)
@@ -119,7 +122,7 @@ def cdnv(z:Tensor, y:Tensor)->float:
     i, j = torch.triu_indices(*v.shape, offset=1, device=v.device)
     return v[i, j].mean().item()
 
-# %% ../nbs/08_clustering.ipynb #5a404d35
+# %% ../nbs/08_clustering.ipynb #95633ba4
 def random_targets(labels:Tensor, # [N] true labels
                    randomness:float, # fraction of samples relabelled, in [0, 1]
                    seed:int=0,
@@ -134,7 +137,7 @@ def random_targets(labels:Tensor, # [N] true labels
     targets[chosen] = classes[torch.randint(len(classes), (len(chosen),), generator=g)]
     return targets.to(labels.device)
 
-# %% ../nbs/08_clustering.ipynb #23acc5d8
+# %% ../nbs/08_clustering.ipynb #30eaaab3
 DIGIT_SUPERCLASSES = {'loop': (0, 6, 8, 9), 'straight': (1, 4, 7), 'open curve': (2, 3, 5)}
 
 def superclass_labels(data:ImageData,
@@ -150,7 +153,7 @@ def superclass_labels(data:ImageData,
         raise ValueError(f"the mapping leaves class {int(data.labels[missing[0, 0]])} without a super-class")
     return coarse[data.labels]
 
-# %% ../nbs/08_clustering.ipynb #0d1a0cf0
+# %% ../nbs/08_clustering.ipynb #fdd7c8b6
 @dataclass
 class SampleLevel:
     "Augmented views of a few images, each image a class, divided into training and test views."
@@ -167,7 +170,7 @@ class SampleLevel:
     @property
     def test(self)->ImageData: return self._part(~self.is_train, 'test')
 
-# %% ../nbs/08_clustering.ipynb #419e90cb
+# %% ../nbs/08_clustering.ipynb #d8664431
 def _views_uint8(dataset, indices, n_views, seed, views, chunk):
     "[n, K, C, H, W] uint8 views, made `chunk` images at a time (a view depends only on seed, key, k)."
     out = []
@@ -195,7 +198,7 @@ def sample_level_dataset(dataset:ImageData,
     return SampleLevel(images.flatten(0, 1), torch.arange(n_images).repeat_interleave(n_views), view, indices,
                        view < train_views, f'{dataset.name}-samples')
 
-# %% ../nbs/08_clustering.ipynb #b5ec1972
+# %% ../nbs/08_clustering.ipynb #f57c59ee
 def pool_features(x:Tensor, # [N, C, H, W] feature map, [N, T, D] tokens or [N, D] vector
                   max_dim:int=2048, # at most this many numbers per sample (unless C > max_dim)
                  )->Tensor: # [N, <= max_dim]
@@ -208,7 +211,7 @@ def pool_features(x:Tensor, # [N, C, H, W] feature map, [N, T, D] tokens or [N, 
         return (x if t >= x.shape[1] else F.adaptive_avg_pool1d(x.transpose(1, 2), t).transpose(1, 2)).flatten(1)
     return x.flatten(1)
 
-# %% ../nbs/08_clustering.ipynb #9715180e
+# %% ../nbs/08_clustering.ipynb #5d122440
 def layer_features(encoder:Encoder,
                    images:Tensor, # [N, C, H, W] uint8 or float in [0, 1]
                    layers:list|None=None, # names from `layer_names` (default: all)
@@ -224,7 +227,7 @@ def layer_features(encoder:Encoder,
               for i in range(0, len(images), batch_size)]
     return {k: torch.cat([c[k] for c in chunks]) for k in layers}
 
-# %% ../nbs/08_clustering.ipynb #f04c0fd1
+# %% ../nbs/08_clustering.ipynb #479cc6a6
 def check_levels(levels:tuple)->tuple:
     "Refuse levels other than 'sample', 'class', 'superclass' and 'random:<r>'."
     for level in levels:
@@ -251,7 +254,7 @@ def layer_metrics(train_z:Tensor, train_y:Tensor, test_z:Tensor, test_y:Tensor,
     if probe: out['linear'] = linear_probe(None, (train_z, train_y), (test_z, test_y), max_iter=max_iter)
     return out
 
-# %% ../nbs/08_clustering.ipynb #60b7e5f0
+# %% ../nbs/08_clustering.ipynb #c0468581
 def _rows(layers, train_f, test_f, train_y, test_y, level, **kw):
     return [dict(layer=l, depth=d, level=level, metric=m, value=v)
             for l, d in layers for m, v in layer_metrics(train_f[l], train_y, test_f[l], test_y, **kw).items()]
@@ -264,18 +267,19 @@ def layer_depths(encoder:Encoder,
     if unknown := [l for l in (layers or []) if l not in names]: raise ValueError(f"unknown layers {unknown}; valid layers: {names}")
     return [(l, names.index(l)) for l in (names if layers is None else layers)]
 
-def _evaluate_one(encoder, train, test, levels, layers, samples, superclasses, seed, feature_kw, **kw):
+def _evaluate_one(encoder, train, test, levels, layers, samples, superclasses, seed, feature_kw, probe_at, max_iter):
     layers = layer_depths(encoder, layers)
     feats = lambda images: layer_features(encoder, images, [l for l, _ in layers], **feature_kw)
     train_f, test_f, rows = feats(train.images), feats(test.images), []
     for level in levels:
+        kw = dict(probe=level in probe_at, max_iter=max_iter)
         if level == 'sample':
             s_train, s_test = samples.train, samples.test
             rows += _rows(layers, feats(s_train.images), feats(s_test.images), s_train.labels, s_test.labels, level, **kw)
         else: rows += _rows(layers, train_f, test_f, *_level_labels(level, train, test, superclasses, seed), level, **kw)
     return pd.DataFrame(rows)
 
-# %% ../nbs/08_clustering.ipynb #545df197
+# %% ../nbs/08_clustering.ipynb #9e3edf87
 def evaluate_layers(encoder:Encoder|dict, # an encoder, or {epoch: encoder} over training
                     train:ImageData, # labelled training images (class means, probes; sample level)
                     test:ImageData, # labelled test images
@@ -283,9 +287,10 @@ def evaluate_layers(encoder:Encoder|dict, # an encoder, or {epoch: encoder} over
                     layers:list|None=None, # names from `layer_names` (default: all)
                     n_images:int=100, # sample level: images (paper: 500) ...
                     n_views:int=20, # ... and views of each (paper: 100)
+                    views:SimCLRViews|None=None, # sample level: the augmentation (default: `SimCLRViews()`)
                     seed:int=0, # sample-level images and views, random targets
                     superclasses:dict|None=None, # {super-class: classes}, see `superclass_labels`
-                    probe:bool=True, # fit linear probes
+                    probe:bool|tuple=True, # fit linear probes: at every level, at none, or at the levels named
                     max_iter:int=100, # L-BFGS iterations of each probe
                     reduce:str='pool', # layer reduction, see `layer_features`
                     max_dim:int=2048,
@@ -293,14 +298,16 @@ def evaluate_layers(encoder:Encoder|dict, # an encoder, or {epoch: encoder} over
                    )->pd.DataFrame: # columns [epoch,] layer, depth, level, metric, value
     "Linear-probe and NCC accuracy and CDNV of every layer at every level of the hierarchy."
     levels = check_levels(levels)
-    samples = sample_level_dataset(train, n_images, n_views, seed) if 'sample' in levels else None
+    probe_at = levels if probe is True else check_levels(probe or ())
+    if extra := [l for l in probe_at if l not in levels]: raise ValueError(f"probe names levels {extra} that are not in levels {levels}")
+    samples = sample_level_dataset(train, n_images, n_views, seed, views=views) if 'sample' in levels else None
     run = lambda e: _evaluate_one(e, train, test, levels, layers, samples, superclasses, seed,
-                                  dict(reduce=reduce, max_dim=max_dim, batch_size=batch_size), probe=probe, max_iter=max_iter)
+                                  dict(reduce=reduce, max_dim=max_dim, batch_size=batch_size), probe_at, max_iter)
     if not isinstance(encoder, dict): return run(encoder)
     return pd.concat([run(e).assign(epoch=k) for k, e in encoder.items()], ignore_index=True)[
         ['epoch', 'layer', 'depth', 'level', 'metric', 'value']]
 
-# %% ../nbs/08_clustering.ipynb #5f7c2d31
+# %% ../nbs/08_clustering.ipynb #4668017e
 _METRIC_LABELS = dict(linear='linear probe acc.', ncc_train='NCC train acc.', ncc_test='NCC test acc.', cdnv='CDNV (log)')
 
 def _plot_panel(ax, data, x, hue, palette):
@@ -311,7 +318,7 @@ def _plot_panel(ax, data, x, hue, palette):
         ticks = data.drop_duplicates('depth').sort_values('depth')
         ax.set_xticks(ticks.depth, ticks.layer, rotation=45, ha='right', fontsize=7)
 
-# %% ../nbs/08_clustering.ipynb #83ebec5a
+# %% ../nbs/08_clustering.ipynb #eb054c20
 def plot_layers(table:pd.DataFrame, # from `evaluate_layers`
                 metrics:list|None=None, # default: all in the table
                 x:str='depth', # 'depth' or the `by` column (e.g. 'epoch')
@@ -332,5 +339,97 @@ def plot_layers(table:pd.DataFrame, # from `evaluate_layers`
             axes[r, c].set(title=f"{_METRIC_LABELS.get(m, m)}{f' ({level})' if level else ''}", ylabel=None, xlabel=None)
             if (r, c) != (0, len(metrics) - 1): axes[r, c].get_legend().remove()
     sns.move_legend(axes[0, -1], 'upper left', bbox_to_anchor=(1.02, 1), frameon=False)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/08_clustering.ipynb #dfb6aa97
+def saved_epochs(run_dir:str|Path)->list:
+    "The epochs after which a `train_encoder` run saved its encoder (`epochNNNN.safetensors`)."
+    return sorted(int(p.stem[5:]) for p in Path(run_dir).glob('epoch[0-9][0-9][0-9][0-9].safetensors'))
+
+def initial_encoder(run_dir:str|Path)->Encoder:
+    "Epoch 0 of a run: the encoder `train_encoder` started from, rebuilt from the run's `config.json`."
+    config = json.loads((Path(run_dir)/'config.json').read_text())
+    if config['init_from']: return load_encoder(config['init_from'])
+    return make_encoder(**config['encoder'], seed=config['seed'])
+
+def encoders_over_training(run_dir:str|Path, # a `train_encoder` run folder
+                           epochs:list|None=None, # default: 0 and every saved epoch
+                          )->dict: # {epoch: Encoder}
+    "The encoders of a training run keyed by epoch; epoch 0 is the untrained encoder it started from."
+    saved = saved_epochs(run_dir)
+    epochs = [0] + saved if epochs is None else list(epochs)
+    if missing := [e for e in epochs if e and e not in saved]:
+        raise ValueError(f"{run_dir} holds no encoder saved after epochs {missing}; saved: {saved} (see save_epochs)")
+    return {e: load_encoder(Path(run_dir)/f'epoch{e:04d}.safetensors') if e else initial_encoder(run_dir) for e in epochs}
+
+# %% ../nbs/08_clustering.ipynb #148f2c80
+def gain_over_training(table:pd.DataFrame, # from `evaluate_layers` over epochs
+                       by:str='epoch', # the column of training time
+                       log_metrics:tuple=('cdnv',), # measured on a log scale
+                      )->pd.DataFrame: # the table with a `gain` column: 0 at the first epoch, 1 at the last
+    "The fraction of its change from the first to the last epoch that each measure has made by each epoch."
+    keys = [c for c in table.columns if c not in (by, 'value')]
+    t = table.sort_values(by)
+    value = t.value.mask(t.metric.isin(log_metrics), np.log(t.value))
+    first, last = value.groupby([t[k] for k in keys]).transform('first'), value.groupby([t[k] for k in keys]).transform('last')
+    return t.assign(gain=(value - first) / (last - first))
+
+def epochs_to_gain(table:pd.DataFrame, # from `evaluate_layers` over epochs
+                   fraction:float=0.9, # of the change over the run
+                   by:str='epoch',
+                   log_metrics:tuple=('cdnv',), # measured on a log scale
+                  )->pd.Series: # the epoch, indexed by the table's other columns
+    "The first epoch at which each measure has made `fraction` of its change over the run."
+    keys = [c for c in table.columns if c not in (by, 'value')]
+    gained = gain_over_training(table, by, log_metrics)
+    return gained[gained.gain >= fraction - 1e-9].groupby(keys)[by].min()
+
+# %% ../nbs/08_clustering.ipynb #849f6424
+def plot_random_targets(table:pd.DataFrame, # from `evaluate_layers` with 'class' and 'random:<r>' levels
+                        metric:str='ncc_train',
+                        by:str='epoch', # one panel per value of this column
+                        size:float=2.6,
+                       ):
+    "A measure against the randomness of the targets, one line per layer, one panel per epoch."
+    import matplotlib.pyplot as plt, seaborn as sns
+    t = table[(table.metric == metric) & ((table.level == 'class') | table.level.str.startswith('random:'))]
+    t = t.assign(randomness=t.level.map(lambda l: 0.0 if l == 'class' else float(l[7:])))
+    keys = list(t[by].unique()) if by in t else [None]
+    fig, axes = plt.subplots(1, len(keys), figsize=(size * len(keys) + 1, size), squeeze=False, sharey=True)
+    for i, (ax, key) in enumerate(zip(axes[0], keys)):
+        sns.lineplot(data=t if key is None else t[t[by] == key], x='randomness', y='value', hue='layer', palette='viridis',
+                     marker='o', ax=ax, legend=i == len(keys) - 1)
+        ax.set(title=f"{_METRIC_LABELS.get(metric, metric)}{'' if key is None else f' ({by} {key})'}", ylabel=None)
+        if metric == 'cdnv': ax.set_yscale('log')
+    sns.move_legend(axes[0, -1], 'upper left', bbox_to_anchor=(1.02, 1), frameon=False)
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/08_clustering.ipynb #d5934af3
+def vicreg_terms(history:pd.DataFrame, # `.history` of a VICReg run (invariance, variance, covariance per epoch)
+                 lambda_param:float=25.0, # invariance weight
+                 mu_param:float=25.0, # variance weight
+                 nu_param:float=1.0, # covariance weight
+                )->pd.DataFrame: # epoch, invariance, regularisation (weighted as in the loss)
+    "VICReg's loss per epoch split into the invariance term and the regularisation (variance + covariance) term."
+    if missing := sorted({'invariance', 'variance', 'covariance'} - set(history.columns)):
+        raise ValueError(f"the history has no {missing} columns: only VICReg runs log the loss terms")
+    return pd.DataFrame(dict(epoch=history.epoch, invariance=lambda_param * history.invariance,
+                             regularisation=mu_param * history.variance + nu_param * history.covariance))
+
+# %% ../nbs/08_clustering.ipynb #71165811
+def plot_loss_terms(terms:pd.DataFrame, # from `vicreg_terms`
+                    accuracy:pd.DataFrame, # index: epoch; one column per accuracy curve
+                    size:float=2.6,
+                   ):
+    "VICReg's invariance and regularisation terms over training, next to accuracies over training."
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(3.2 * size + 1.5, size))
+    for ax, term in zip(axes, ['invariance', 'regularisation']):
+        ax.plot(terms.epoch, terms[term], marker='.')
+        ax.set(title=f'{term} term', xlabel='epoch')
+    for name, curve in accuracy.items(): axes[2].plot(curve.dropna().index, curve.dropna(), marker='o', ms=3, label=name)
+    axes[2].set(title='accuracy', xlabel='epoch'); axes[2].legend(fontsize=7, bbox_to_anchor=(1.02, 1), loc='upper left', frameon=False)
     fig.tight_layout()
     return fig
