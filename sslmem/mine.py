@@ -216,19 +216,24 @@ def mutual_information_layers(encoder:Encoder|dict, # an encoder, or {epoch: enc
 
 # %% ../nbs/09_mine.ipynb #3bf629ab
 def plot_information(table:pd.DataFrame, # from `mutual_information_layers`
-                     by:str='epoch', # column of encoders over training, if present
+                     by:str='epoch', # column of encoders over training (or of methods), if present
+                     x:str='depth', # 'depth' (one line per `by` value) or `by` (one line per layer)
                     ):
-    "Estimated I(X; Z) against depth, with the spread over seeds, one line per epoch."
+    "Estimated I(X; Z) with the spread over seeds: against depth, one line per epoch, or against the epoch, one line per layer."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(6, 3))
-    groups = table.groupby(by) if by in table else [(None, table)]
+    line = 'layer' if x == by else by
+    groups = list(table.groupby(line, sort=False)) if line in table else [(None, table)]
     for i, (key, t) in enumerate(groups):
-        t = t.sort_values('depth')
-        ax.errorbar(t.depth, t.mi, yerr=t['std'], marker='o', capsize=3, label=None if key is None else f'{by} {key}',
+        t = t.sort_values(x)
+        label = None if key is None else (f'{by} {key}' if line == by and not isinstance(key, str) else str(key))
+        ax.errorbar(t[x], t.mi, yerr=t['std'], marker='o', capsize=3, label=label,
                     color=plt.cm.viridis(i / max(1, len(groups) - 1)) if key is not None else None)
-    ticks = table.drop_duplicates('depth').sort_values('depth')
-    ax.set_xticks(ticks.depth, ticks.layer, rotation=45, ha='right', fontsize=8)
+    if x == 'depth':
+        ticks = table.drop_duplicates('depth').sort_values('depth')
+        ax.set_xticks(ticks.depth, ticks.layer, rotation=45, ha='right', fontsize=8)
+    else: ax.set_xlabel(x)
     ax.set(ylabel='MINE estimate of I(X; Z) (nats)')
-    if by in table: ax.legend(fontsize=8)
+    if line in table: ax.legend(fontsize=8, bbox_to_anchor=(1.02, 1), loc='upper left', frameon=False)
     fig.tight_layout()
     return fig
