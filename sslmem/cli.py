@@ -116,10 +116,12 @@ def _score(out:Path, f, g, splits, train, test, config:dict)->tuple:
     result = score_splits(f, g, splits, train, test, n_views=config['n_views'], seed=config['seed'], views=views, layers=layers)
     scores, layer_scores = result if layers else (result, None)
     with atomic_write(out/'scores.csv') as fh: scores.to_csv(fh, index=False)
+    layer_tables = None
     if layer_scores is not None:
-        table = pd.concat([layer_mem_table(layer_scores[layer_scores.subset == s]).assign(subset=s) for s in SUBSETS], ignore_index=True)
+        layer_tables = {s: layer_mem_table(layer_scores[layer_scores.subset == s]) for s in SUBSETS}
+        table = pd.concat([t.assign(subset=s) for s, t in layer_tables.items()], ignore_index=True)
         with atomic_write(out/'layermem.csv') as fh: table[['subset'] + [c for c in table if c != 'subset']].to_csv(fh, index=False)
-    return scores, layer_scores
+    return scores, layer_scores, layer_tables
 
 # %% ../nbs/10_cli.ipynb #9bb39aa4
 def _units(out:Path, f, splits, train, config:dict)->pd.DataFrame:
@@ -162,15 +164,14 @@ def _training_figure(f, g):
     return fig
 
 # %% ../nbs/10_cli.ipynb #21bada33
-def _plots(out:Path, scores, f, g, train, test, layer_scores=None, units=None)->list:
+def _plots(out:Path, scores, f, g, train, test, layer_tables=None, units=None)->list:
     "Write the run's plots; returns their paths relative to `out`."
     import matplotlib.pyplot as plt
     (out/'plots').mkdir(exist_ok=True)
     figures = {'scores.png': plot_score_histograms(scores).figure, 'alignment.png': plot_alignment(scores).figure,
                'training.png': _training_figure(f, g)}
-    if layer_scores is not None:
-        tables = {s: layer_mem_table(layer_scores[layer_scores.subset == s]) for s in ('candidate', 'shared')}
-        figures['layermem.png'] = plot_layer_mem(tables)
+    if layer_tables is not None:
+        figures['layermem.png'] = plot_layer_mem({s: layer_tables[s] for s in ('candidate', 'shared')})
     if units is not None:
         figures['unitmem.png'] = plot_unit_mem(units).figure
         figures['high_units.png'] = plot_high_units(units).figure
@@ -260,13 +261,13 @@ def run(out:str='sslmem-run', # output folder: created, or reopened when it hold
     _log(f"{dataset}: {len(train)} training images, split {splits.sizes()}; training f and g ({method}, {backbone}, {epochs} epochs)", progress)
     f, g = _train(out, train, test, splits, config, progress); step('train')
     _log(f"scoring {len(train) + (len(splits.extra) if test is not None else 0)} images with K={n_views} views", progress)
-    scores, layer_scores = _score(out, f, g, splits, train, test, config); step('score')
+    scores, layer_scores, layer_tables = _score(out, f, g, splits, train, test, config); step('score')
     units = _units(out, f, splits, train, config) if layers else None; step('units')
     summary = dict(format=RUN_FORMAT, config=config, sizes=splits.sizes(), split=splits.digest(),
                    **_statistics(scores, layer_scores), environment=_environment(),
                    scores=dict(file='scores.csv', sha256=_file_digest(out/'scores.csv'), rows=len(scores)))
     if layer_scores is not None: summary['html_sections'] = _layer_sections(out, units)
-    plots = _plots(out, scores, f, g, train, test, layer_scores, units); step('report')
+    plots = _plots(out, scores, f, g, train, test, layer_tables, units); step('report')
     summary['timings'] = dict(timings, total=round(time.time() - start, 2))
     with atomic_write(out/'summary.json') as fh: json.dump({k: v for k, v in summary.items() if k != 'html_sections'}, fh, indent=1)
     write_report(out, summary, plots)
