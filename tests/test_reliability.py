@@ -61,11 +61,15 @@ before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 memorization_scores(f, g, images, n_views=5, batch_size=64)
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
 """
-    growth = {n: float(subprocess.run([sys.executable, '-c', code, str(n)], env=ENV, capture_output=True, text=True,
-                                      check=True).stdout.split()[-1]) for n in (500, 4000)}
-    # holding every view's activations would take gigabytes at 4,000 images; streaming takes one batch's worth
-    assert growth[4000] < growth[500] + 64, growth
-    assert growth[4000] < 256, growth
+    # glibc keeps freed blocks cached and raises its mmap threshold as it goes, so the peak RSS of a streaming loop
+    # drifts with the allocation history (0-140 MB seen on CI); a fixed threshold hands every large block back to the
+    # system when it is freed, so the peak measures memory that is actually alive
+    env = dict(ENV, MALLOC_MMAP_THRESHOLD_='131072')
+    growth = {n: float(subprocess.run([sys.executable, '-c', code, str(n)], env=env, capture_output=True, text=True,
+                                      check=True).stdout.split()[-1]) for n in (500, 3000)}
+    # holding every view's activations would take gigabytes at 3,000 images; streaming takes one batch's worth
+    assert growth[3000] < growth[500] + 32, growth
+    assert growth[3000] < 64, growth
 
 
 def test_bad_data_writes_nothing(tmp_path):
