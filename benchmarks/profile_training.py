@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # import sslmem
 from sslmem.data import load_dataset
 from sslmem.train import train_encoder
 
-PARTS = 'fit|run_backward|training_step|adam.py.*step|save_checkpoint|on_train_epoch_end|make_views|alignment_penalty'
+PARTS = 'fit|run_backward|training_step|adam.py.*step|save_checkpoint|on_train_epoch_end|make_views|alignment_penalty|_accumulate|_check_finite'
 
 
 def main():

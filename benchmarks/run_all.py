@@ -5,7 +5,7 @@ table streams to the terminal and its log is kept in benchmarks/out/<name>.log. 
 benchmarks/RESULTS.md: a table per benchmark (case, measure, measured value, target, met or missed, details) with the
 exact command that produced it, and a section on the machine (CPU model, cores, torch version and threads,
 OMP_NUM_THREADS, GPU or "no GPU", load average). The hand-written analysis in benchmarks/NOTES.md (what bounds the
-targets that are missed, from profiles) is appended.
+targets that are missed or were, from profiles) is appended.
 
 Threads: the benchmarks use what the machine gives unless OMP_NUM_THREADS is set; it is recorded.
 Usage: `python benchmarks/run_all.py [--quick] [--only scoring,augment] [--out benchmarks/RESULTS.md]`

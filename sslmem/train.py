@@ -255,6 +255,7 @@ class SSLModule(pl.LightningModule):
         self.method, self.view_specs, self.seed = method, view_specs, seed
         self.lr, self.weight_decay, self.optimizer_name, self.warmup_epochs = lr, weight_decay, optimizer, warmup_epochs
         self.align_limit, self.align_bound, self.method_name = align_limit, align_bound, method_name
+        self._sums, self._count, self._first_bad = None, 0, None
 
     @property
     def encoder(self)->Encoder: return self.method.encoder
@@ -272,14 +273,36 @@ def training_step(self:SSLModule, batch, batch_idx):
     if hasattr(self.method, 'epoch'): self.method.epoch = self.current_epoch
     loss, parts, reps = self.method(self.make_views(images, keys), labels, progress)
     if reps is not None:
-        parts['alignment'] = alignment_penalty(reps.float(), self.align_bound)
+        # with lambda = 0 the term is only reported, so it stays out of the graph
+        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.align_limit)):
+            parts['alignment'] = alignment_penalty(reps.float(), self.align_bound)
         if self.align_limit: loss = loss + self.align_limit * parts['alignment']
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"the {self.method_name} loss became {loss.item()} at step {self.global_step} "
-                                 f"(epoch {self.current_epoch + 1}); lower the learning rate ({self.lr:g}) or check the data")
-    self.log('loss', loss.detach(), on_step=False, on_epoch=True, prog_bar=True, batch_size=len(images), sync_dist=True)
-    for k, v in parts.items(): self.log(k, v.detach().float(), on_step=False, on_epoch=True, batch_size=len(images), sync_dist=True)
+    self._check_finite(loss)
+    self._accumulate(dict(loss=loss, **parts), len(images))
     return loss
+
+@patch
+def _check_finite(self:SSLModule, loss:Tensor):
+    "Stop, naming the step, once the loss is not finite; on a GPU, look every 16 steps rather than wait for each one."
+    loss = loss.detach().float()
+    if self._first_bad is None: self._first_bad, self._bad_loss = torch.full((), -1, device=loss.device), torch.zeros_like(loss)
+    newly_bad = ~torch.isfinite(loss) & (self._first_bad < 0)
+    self._first_bad = torch.where(newly_bad, self.global_step, self._first_bad)
+    self._bad_loss = torch.where(newly_bad, loss, self._bad_loss)
+    if loss.device.type != 'cpu' and self.global_step % 16 and not self.trainer.is_last_batch: return
+    if self._first_bad >= 0:
+        raise FloatingPointError(f"the {self.method_name} loss became {float(self._bad_loss)} at step {int(self._first_bad)} "
+                                 f"(epoch {self.current_epoch + 1}); lower the learning rate ({self.lr:g}) or check the data")
+
+@patch
+def _accumulate(self:SSLModule, metrics:dict, n:int):
+    "Sum the loss and its parts over the epoch, and log their means once, at its last batch."
+    # Lightning's `self.log` costs about 1.6 ms a call on a CPU: per step and per part that was several % of a step
+    values = torch.stack([v.detach().float() for v in metrics.values()]) * n
+    self._sums, self._count = (values if self._sums is None else self._sums + values), self._count + n
+    if not self.trainer.is_last_batch: return
+    for name, mean in zip(metrics, self._sums / self._count):
+        self.log(name, mean, on_step=False, on_epoch=True, prog_bar=name == 'loss', batch_size=1, sync_dist=True)
 
 @patch
 def on_after_backward(self:SSLModule):
@@ -287,6 +310,7 @@ def on_after_backward(self:SSLModule):
 
 @patch
 def on_train_epoch_start(self:SSLModule):
+    self._sums, self._count, self._first_bad = None, 0, None  # the epoch's running sums and first non-finite step
     # masks (MAE) and dropout draw from torch's generator: seed it per epoch so a resumed run matches
     torch.manual_seed(derive_seed(self.seed, self.current_epoch, 1))
 
@@ -340,14 +364,26 @@ class SaveEncoders(pl.Callback):
             save_encoder(module.encoder, self.folder/f'epoch{epoch:04d}.safetensors', **{**self.record, 'epoch': epoch})
 
 class ResumeCheckpoint(pl.Callback):
-    "Lightning's full training state in `folder/last.ckpt` after every epoch, written to a temporary file and renamed."
-    def __init__(self, folder:Path): self.path = Path(folder)/'last.ckpt'
+    "Lightning's full training state in `folder/last.ckpt` at epoch ends, written to a temporary file and renamed."
+    def __init__(self, folder:Path,
+                 max_overhead:float|None=0.01, # skip epochs so that writing takes at most this share of the time; None: write every epoch
+                ):
+        self.path, self.max_overhead = Path(folder)/'last.ckpt', max_overhead
+        self._last_end, self._last_cost = None, 0.0  # when the last write ended and how long it took (time.monotonic)
+    def due(self, now:float)->bool:
+        "Whether to write at `now`: always the first time, then once the time since the last write is cost / max_overhead."
+        if self.max_overhead is None or self._last_end is None: return True
+        return now - self._last_end >= self._last_cost / self.max_overhead
     def on_train_epoch_end(self, trainer, module):
+        if not trainer.strategy.broadcast(self.due(time.monotonic())): return  # rank zero decides: every rank takes part in a write
+        start = time.monotonic()
         # a process killed while writing leaves only the temporary file: `last.ckpt` is always a whole epoch
         partial = self.path.with_name('.last.ckpt.tmp')
         if trainer.is_global_zero: self.path.parent.mkdir(parents=True, exist_ok=True)
         trainer.save_checkpoint(partial)  # every rank takes part; rank zero writes
         if trainer.is_global_zero: os.replace(partial, self.path)
+        self._last_end = time.monotonic()
+        self._last_cost = self._last_end - start
 
 class RecordLayers(pl.Callback):
     "The outputs of `layers` on `images` (reduced by `reduce`) at the epochs in `epochs`; epoch 0 is before training."
