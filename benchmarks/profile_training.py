@@ -1,10 +1,12 @@
-"""Where a `train_encoder` step goes: cProfile of SimCLR on the digits (small CNN, width 32, batch 128, 4 epochs).
+r"""Where a `train_encoder` step goes: cProfile of SimCLR on the digits (small CNN, width 32, batch 128, 4 epochs).
 
 Prints the wall time and the cumulative times of the parts named in benchmarks/NOTES.md: backward, the training step
 (forward, views, loss), the optimizer step, the resume checkpoint and the History callback.
-Run: `OMP_NUM_THREADS=1 python benchmarks/profile_training.py` (threads: as the machine gives unless set).
+Run: `OMP_NUM_THREADS=1 python benchmarks/profile_training.py [--parts REGEX]` (threads: as the machine gives unless
+set); `--parts` picks other functions, e.g. `--parts 'result.py.*\(to\)|module.py.*\(log\)'` for the cost of Lightning's
+`self.log`.
 """
-import cProfile, io, logging, pstats, sys, tempfile, time
+import argparse, cProfile, io, logging, pstats, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # import sslmem from this checkout
@@ -15,6 +17,9 @@ PARTS = 'fit|run_backward|training_step|adam.py.*step|save_checkpoint|on_train_e
 
 
 def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--parts', default=PARTS, help='regular expression of the functions to print')
+    args = p.parse_args()
     logging.getLogger('pytorch_lightning').setLevel(logging.ERROR)
     digits = load_dataset('digits')
     with tempfile.TemporaryDirectory() as d:
@@ -25,7 +30,7 @@ def main():
         profile.disable()
     print(f'wall {time.time() - start:.2f} s')
     out = io.StringIO()
-    pstats.Stats(profile, stream=out).sort_stats('cumulative').print_stats(PARTS)
+    pstats.Stats(profile, stream=out).sort_stats('cumulative').print_stats(args.parts)
     print(out.getvalue())
 
 

@@ -28,7 +28,7 @@ from .data import ImageData, Splits, make_splits, show_images, atomic_write
 from .augment import SimCLRViews, derive_seed
 from .models import Encoder, OUTPUT, make_encoder, save_encoder, load_encoder, read_record
 from .probe import embed, fit_linear
-from .train import train_encoder, train_pair, MAE, IndexedImages, EpochShuffle, default_views
+from .train import train_encoder, train_pair, MAE, IndexedImages, EpochShuffle, default_views, _run_config, _finished
 from .memorization import (score_splits, summarize, aggregate_seeds, alignment_losses, scores_over_checkpoints,
                                  normalize_scores)
 
@@ -286,9 +286,7 @@ def leave_out_scores(encoders:list, # M encoders from `subset_encoders`
 # %% ../nbs/07_downstream.ipynb #ac8f8401
 def _spearman(x, y, axis=-1):
     "Spearman's rho along `axis` (Pearson's r of average ranks), vectorised for the bootstrap."
-    rx, ry = stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis)
-    rx, ry = rx - rx.mean(axis, keepdims=True), ry - ry.mean(axis, keepdims=True)
-    return (rx * ry).sum(axis) / np.sqrt((rx ** 2).sum(axis) * (ry ** 2).sum(axis))
+    return stats.pearsonr(stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis), axis=axis).statistic
 
 def _paired(a, b)->tuple:
     "Two score vectors on the same images, without missing pairs; Series are aligned by key."
@@ -502,18 +500,12 @@ def _dp_cached(checkpoint_dir, config:dict)->Encoder|None:
     if path is None or not path.exists(): return None
     if read_record(path).get('config') != config:
         raise ValueError(f"{checkpoint_dir} holds a DP run with another configuration; use another checkpoint_dir or delete it")
-    return load_encoder(path)
+    return _finished(path, Path(checkpoint_dir))  # with the history saved beside it
 
 def _json_safe(d:dict)->dict:
     "`d` as it reads back from JSON (tuples become lists)."
     import json
     return json.loads(json.dumps(d))
-
-def _dp_config(dataset:ImageData, indices:Tensor, **settings)->dict:
-    "What determines a DP run: data (by fingerprint), indices (by hash) and settings."
-    import hashlib
-    digest = hashlib.blake2b(indices.numpy().astype(np.int64).tobytes(), digest_size=8).hexdigest()
-    return _json_safe(dict(dataset=dataset.name, fingerprint=dataset.fingerprint(), n_images=len(indices), indices=digest, **settings))
 
 # %% ../nbs/07_downstream.ipynb #cd18ae50
 def dp_train_mae(dataset:ImageData, # training images
@@ -534,9 +526,10 @@ def dp_train_mae(dataset:ImageData, # training images
     indices = torch.arange(len(dataset)) if indices is None else torch.as_tensor(indices, dtype=torch.long)
     delta, backbone_kwargs, method_kwargs = delta or 1 / len(indices), dict(backbone_kwargs or {}), dict(method_kwargs or {})
     steps = math.ceil(epochs * len(indices) / batch_size)
-    config = _dp_config(dataset, indices, epsilon=epsilon, delta=delta, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
-                        max_grad_norm=max_grad_norm, backbone_kwargs=backbone_kwargs, method_kwargs=method_kwargs, seed=seed)
-    if (cached := _dp_cached(checkpoint_dir, config)) is not None: return _with_history(cached, checkpoint_dir)
+    # what determines the run, as `train_encoder` records it: data by fingerprint, indices by hash, settings
+    config = _run_config(dataset, indices, epsilon=epsilon, delta=delta, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         max_grad_norm=max_grad_norm, backbone_kwargs=backbone_kwargs, method_kwargs=method_kwargs, seed=seed)
+    if (cached := _dp_cached(checkpoint_dir, config)) is not None: return cached
     encoder = make_encoder('vit_tiny', in_chans=dataset.channels, img_size=dataset.size[0], seed=seed, **backbone_kwargs).to(device)
     mae = MAE(encoder, **method_kwargs).to(device)
     optimizer, accountant, sigma = _dp_optimizer(mae, len(indices), epsilon, delta, steps, batch_size, max_grad_norm, lr, weight_decay, seed)
@@ -556,12 +549,6 @@ def _dp_save(encoder:Encoder, checkpoint_dir, record:dict, losses:list, steps_pe
         with atomic_write(Path(checkpoint_dir)/'history.csv') as f: encoder.history.to_csv(f, index=False)
         save_encoder(encoder, Path(checkpoint_dir)/'encoder.safetensors', **encoder.record)
     return encoder.eval()
-
-def _with_history(encoder:Encoder, checkpoint_dir)->Encoder:
-    "The encoder with the history saved beside it."
-    path = Path(checkpoint_dir)/'history.csv'
-    encoder.history = pd.read_csv(path) if path.exists() else pd.DataFrame()
-    return encoder
 
 # %% ../nbs/07_downstream.ipynb #4323eb06
 def dp_pair(dataset:ImageData, splits:Splits, epsilon:float|None, checkpoint_dir=None, **kwargs)->tuple:
