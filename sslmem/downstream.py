@@ -7,9 +7,10 @@ Docs: https://sslmem.github.io/sslmem/downstream.html.md"""
 # %% auto #0
 __all__ = ['method_table', 'plot_method_table', 'memorization_over_training', 'plot_over_training', 'alignment_sweep',
            'plot_sweep', 'subset_membership', 'subset_encoders', 'subset_alignment', 'leave_out_difference',
-           'leave_out_scores', 'rank_agreement', 'agreement_over_M', 'rotated', 'score_pool', 'removal_sets',
-           'removal_experiment', 'plot_removal', 'removal_effect', 'label_memorization', 'top_k_overlap', 'dp_layers',
-           'dp_train_mae', 'dp_pair', 'dp_sweep', 'linear_probe', 'knn_accuracy']
+           'center_encoders', 'leave_out_scores', 'rank_agreement', 'agreement_over_M', 'spearman_brown', 'runs_needed',
+           'seed_reliability', 'rotated', 'score_pool', 'removal_sets', 'removal_experiment', 'plot_removal',
+           'removal_effect', 'label_memorization', 'top_k_overlap', 'dp_layers', 'dp_train_mae', 'dp_pair', 'dp_sweep',
+           'linear_probe', 'knn_accuracy']
 
 # %% ../nbs/07_downstream.ipynb #20475b22
 import math, tempfile
@@ -268,14 +269,22 @@ def leave_out_difference(values:Tensor, # [M, N] a per-encoder, per-image quanti
     return _masked_mean(values, ~membership) - _masked_mean(values, membership)
 
 # %% ../nbs/07_downstream.ipynb #18f3ea61
+def center_encoders(losses:Tensor, # [M, N] per-encoder, per-image alignment losses
+                   )->Tensor: # [M, N]: each row minus its mean
+    "Remove each encoder's overall level of alignment loss (its mean over the images)."
+    return losses - losses.mean(1, keepdim=True)
+
+# %% ../nbs/07_downstream.ipynb #c9667a67
 def leave_out_scores(encoders:list, # M encoders from `subset_encoders`
                      membership:Tensor, # [M, N] bool
                      dataset:ImageData, # the training images
                      losses:Tensor|None=None, # [M, N] from `subset_alignment`, if already computed
+                     center:bool=True, # remove each encoder's level first (`center_encoders`)
                      **kwargs, # for `subset_alignment`: n_views, pair, seed, views, batch_size
                     )->pd.DataFrame: # one row per training image
     "SSLMem of every training image from subset encoders: mean L_align of those that did not see it minus of those that did."
     losses = subset_alignment(encoders, dataset, **kwargs) if losses is None else losses
+    if center: losses = center_encoders(losses)
     align_in, align_out = _masked_mean(losses, membership).numpy(), _masked_mean(losses, ~membership).numpy()
     table = pd.DataFrame(dict(index=np.arange(len(dataset)), label=dataset.labels.numpy(), n_in=membership.sum(0).numpy(),
                               n_out=(~membership).sum(0).numpy(), align_in=align_in, align_out=align_out, mem_raw=align_out - align_in))
@@ -315,11 +324,46 @@ def agreement_over_M(losses:Tensor, # [M, N] from `subset_alignment`
                      membership:Tensor, # [M, N] bool
                      reference:pd.Series, # a score of some images, indexed by image key (e.g. f/g on the candidates)
                      Ms, # numbers of encoders to use: the first m rows
+                     center:bool=True, # remove each encoder's level first, as `leave_out_scores` does
                      **kwargs, # for `rank_agreement`
                     )->pd.DataFrame: # one row per m: M, spearman, low, high, n
     "Rank agreement with `reference` of the leave-out score from the first m encoders, for each m."
+    losses = center_encoders(losses) if center else losses
     scores = {m: pd.Series(leave_out_difference(losses[:m], membership[:m]).numpy()) for m in Ms}
     return pd.DataFrame([dict(M=m, **rank_agreement(reference, s, **kwargs)) for m, s in scores.items()])
+
+# %% ../nbs/07_downstream.ipynb #864c3331
+def spearman_brown(r:float, # reliability of one run
+                   runs, # number of runs averaged (a number or an array)
+                  ):
+    "Reliability of the mean of `runs` independent runs of a score whose single-run reliability is r."
+    runs = np.asarray(runs, dtype=float)
+    return runs * r / (1 + (runs - 1) * r)
+
+def runs_needed(r:float, # reliability of one run
+                target:float=0.8, # reliability wanted
+               )->float:
+    "How many independent runs must be averaged to reach `target` reliability (Spearman-Brown solved for the runs)."
+    if not 0 < r < 1 or not 0 < target < 1: raise ValueError(f"reliabilities must lie in (0, 1), got r={r} and target={target}")
+    return target * (1 - r) / (r * (1 - target))
+
+# %% ../nbs/07_downstream.ipynb #08109943
+def seed_reliability(scores:pd.DataFrame, # one column per seed (or run), one row per image
+                     n_splits:int=20, # random splits of the seeds per group size
+                     seed:int=0,
+                    )->pd.DataFrame: # per group size S: measured (mean, min, max over splits), predicted, n_splits
+    "Split-half reliability of the mean over S seeds, for S up to half the seeds, with the Spearman-Brown prediction."
+    scores = pd.DataFrame(scores).dropna()
+    n_seeds = scores.shape[1]
+    if n_seeds < 2: raise ValueError(f"reliability needs scores from at least 2 seeds, got {n_seeds}")
+    values, rng, rows = scores.to_numpy(float), np.random.default_rng(seed), []
+    for size in range(1, n_seeds // 2 + 1):
+        splits = [rng.permutation(n_seeds)[:2 * size] for _ in range(n_splits)]
+        rhos = [stats.spearmanr(values[:, order[:size]].mean(1), values[:, order[size:]].mean(1)).statistic for order in splits]
+        rows.append(dict(seeds=size, measured=np.mean(rhos), low=np.min(rhos), high=np.max(rhos), n_splits=n_splits))
+    table = pd.DataFrame(rows).set_index('seeds')
+    table['predicted'] = spearman_brown(table.measured.iloc[0], table.index.to_numpy())
+    return table
 
 # %% ../nbs/07_downstream.ipynb #fb9e9b10
 def rotated(data:ImageData, # images to turn
@@ -380,7 +424,8 @@ def removal_experiment(dataset:ImageData, # training split
     if max(ks) > len(pool): raise ValueError(f"cannot remove {max(ks)} images: only {len(pool)} are scored")
     for seed in seeds:
         encoder, n = _train_without(dataset, [], method, seed, _run_dir(checkpoint_dir, f'all-seed{seed}'), **train_kwargs)
-        rows += [r for removal in ('most memorized', 'random') for r in _probe_rows(encoder, dataset, test, other, seed=seed, removal=removal, k=0, n_train=n)]
+        baseline = _probe_rows(encoder, dataset, test, other, seed=seed, k=0, n_train=n)  # probed once: it starts both curves
+        rows += [dict(removal=removal, **r) for removal in ('most memorized', 'random') for r in baseline]
         for (removal, k), removed in removal_sets(pool, ks, seed).items():
             run_dir = _run_dir(checkpoint_dir, f"{removal.split()[0]}-k{k}-seed{seed}")
             encoder, n = _train_without(dataset, removed, method, seed, run_dir, **train_kwargs)
