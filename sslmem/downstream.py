@@ -13,7 +13,7 @@ __all__ = ['method_table', 'plot_method_table', 'memorization_over_training', 'p
            'linear_probe', 'knn_accuracy']
 
 # %% ../nbs/07_downstream.ipynb #20475b22
-import math, tempfile
+import itertools, math, tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -348,9 +348,16 @@ def runs_needed(r:float, # reliability of one run
     return target * (1 - r) / (r * (1 - target))
 
 # %% ../nbs/07_downstream.ipynb #08109943
+def _half_splits(n_seeds:int, size:int, n_splits:int, rng)->list:
+    "Pairs of disjoint groups of `size` seeds: all of them if there are at most `n_splits`, else `n_splits` at random."
+    if math.comb(n_seeds, 2 * size) * math.comb(2 * size, size) // 2 > n_splits:
+        return [(order[:size], order[size:2 * size]) for order in (rng.permutation(n_seeds) for _ in range(n_splits))]
+    return [(list(first), [i for i in chosen if i not in first]) for chosen in itertools.combinations(range(n_seeds), 2 * size)
+            for first in itertools.combinations(chosen, size) if first[0] == chosen[0]]  # each split once, not also swapped
+
 def seed_reliability(scores:pd.DataFrame, # one column per seed (or run), one row per image
-                     n_splits:int=20, # random splits of the seeds per group size
-                     seed:int=0,
+                     n_splits:int=100, # splits per group size: all of them when there are at most this many, else this many at random
+                     seed:int=0, # for the random splits
                     )->pd.DataFrame: # per group size S: measured (mean, min, max over splits), predicted, n_splits
     "Split-half reliability of the mean over S seeds, for S up to half the seeds, with the Spearman-Brown prediction."
     scores = pd.DataFrame(scores).dropna()
@@ -358,9 +365,9 @@ def seed_reliability(scores:pd.DataFrame, # one column per seed (or run), one ro
     if n_seeds < 2: raise ValueError(f"reliability needs scores from at least 2 seeds, got {n_seeds}")
     values, rng, rows = scores.to_numpy(float), np.random.default_rng(seed), []
     for size in range(1, n_seeds // 2 + 1):
-        splits = [rng.permutation(n_seeds)[:2 * size] for _ in range(n_splits)]
-        rhos = [stats.spearmanr(values[:, order[:size]].mean(1), values[:, order[size:]].mean(1)).statistic for order in splits]
-        rows.append(dict(seeds=size, measured=np.mean(rhos), low=np.min(rhos), high=np.max(rhos), n_splits=n_splits))
+        splits = _half_splits(n_seeds, size, n_splits, rng)
+        rhos = [stats.spearmanr(values[:, a].mean(1), values[:, b].mean(1)).statistic for a, b in splits]
+        rows.append(dict(seeds=size, measured=np.mean(rhos), low=np.min(rhos), high=np.max(rhos), n_splits=len(splits)))
     table = pd.DataFrame(rows).set_index('seeds')
     table['predicted'] = spearman_brown(table.measured.iloc[0], table.index.to_numpy())
     return table
