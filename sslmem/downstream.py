@@ -8,9 +8,9 @@ Docs: https://sslmem.github.io/sslmem/downstream.html.md"""
 __all__ = ['method_table', 'plot_method_table', 'memorization_over_training', 'plot_over_training', 'alignment_sweep',
            'plot_sweep', 'subset_membership', 'subset_encoders', 'subset_alignment', 'leave_out_difference',
            'center_encoders', 'leave_out_scores', 'rank_agreement', 'agreement_over_M', 'spearman_brown', 'runs_needed',
-           'seed_reliability', 'rotated', 'score_pool', 'removal_sets', 'removal_experiment', 'plot_removal',
-           'removal_effect', 'label_memorization', 'top_k_overlap', 'dp_layers', 'dp_train_mae', 'dp_pair', 'dp_sweep',
-           'linear_probe', 'knn_accuracy']
+           'seed_reliability', 'pixel_atypicality', 'rotated', 'few_label_task', 'score_pool', 'removal_sets',
+           'removal_experiment', 'plot_removal', 'removal_effect', 'label_memorization', 'top_k_overlap', 'dp_layers',
+           'dp_train_mae', 'dp_pair', 'dp_sweep', 'linear_probe', 'knn_accuracy']
 
 # %% ../nbs/07_downstream.ipynb #20475b22
 import itertools, math, tempfile
@@ -372,12 +372,39 @@ def seed_reliability(scores:pd.DataFrame, # one column per seed (or run), one ro
     table['predicted'] = spearman_brown(table.measured.iloc[0], table.index.to_numpy())
     return table
 
+# %% ../nbs/07_downstream.ipynb #606b72aa
+def pixel_atypicality(dataset:ImageData, # the training images
+                      k:int=5, # which nearest neighbour
+                      batch_size:int=4096, # rows of the distance matrix at a time
+                     )->pd.Series: # by training index
+    "Each image's pixel distance to its k-th nearest other image of `dataset`: high for the odd ones out."
+    if not 0 < k < len(dataset): raise ValueError(f"k must be between 1 and {len(dataset) - 1} for {len(dataset)} images, got {k}")
+    pixels = dataset.images.flatten(1).float()
+    # k + 1 nearest, since the nearest is the image itself (or an exact copy, which then counts as a neighbour)
+    kth = torch.cat([torch.cdist(rows, pixels).topk(k + 1, largest=False).values[:, -1] for rows in pixels.split(batch_size)])
+    return pd.Series(kth.numpy(), name='atypicality')
+
 # %% ../nbs/07_downstream.ipynb #fb9e9b10
 def rotated(data:ImageData, # images to turn
             k:int=1, # number of quarter turns (counter-clockwise)
            )->ImageData:
     "The images turned by k quarter turns, with their labels: a shifted task for transfer on the digits."
     return ImageData(data.images.rot90(k, (2, 3)).contiguous(), data.labels, f'{data.name}-rot{90 * k % 360}', data.split, data.classes)
+
+# %% ../nbs/07_downstream.ipynb #4fab3060
+def few_label_task(train:ImageData, # labelled training images
+                   test:ImageData, # the test split
+                   per_class:int, # labelled training images per class the probe sees
+                   seed:int=0, # which images
+                  )->tuple: # (labelled subset, test split named `{name}-{per_class}-per-class`)
+    "A linear-probe task with `per_class` labelled training images of each class."
+    labels, rng = train.labels.numpy(), np.random.default_rng(seed)
+    classes = np.unique(labels[labels >= 0])
+    short = [int(c) for c in classes if (labels == c).sum() < per_class]
+    if short: raise ValueError(f"classes {short} have fewer than {per_class} labelled training images")
+    picked = np.concatenate([rng.choice(np.flatnonzero(labels == c), per_class, replace=False) for c in classes])
+    renamed = ImageData(test.images, test.labels, f'{test.name}-{per_class}-per-class', test.split, test.classes, test.coarse_labels, test.coarse_classes)
+    return train.subset(picked), renamed
 
 # %% ../nbs/07_downstream.ipynb #3b80f4ac
 def score_pool(scores, # a score table with `index` (training rows are used), a Series by training index, or a tensor [N]
@@ -394,14 +421,20 @@ def score_pool(scores, # a score table with `index` (training rows are used), a 
         raise ValueError(f"scores must be indexed by training index in [0, {n}), got keys up to {scores.index.max()}")
     return scores
 
-def removal_sets(pool:pd.Series, # scores by training index
+def removal_sets(pools, # scores by training index (ranked as 'most memorized'), or {name of the removal: scores}
                  ks, # numbers of images to remove
                  seed:int=0, # seeds the random sets
-                )->dict: # {('most memorized' | 'random', k): training indices to remove}
-    "The k highest-scored images of the pool and k random ones (nested over k), for each k."
-    top = pool.sort_values(ascending=False, kind='stable').index.to_numpy()
-    perm = np.random.default_rng(seed).permutation(pool.index.to_numpy())
-    return {**{('most memorized', k): top[:k] for k in ks}, **{('random', k): perm[:k] for k in ks}}
+                )->dict: # {(name | 'random', k): training indices to remove}
+    "The k highest-scored images of each pool and k random ones (nested over k), for each k."
+    pools = pools if isinstance(pools, dict) else {'most memorized': pools}
+    if 'random' in pools: raise ValueError("'random' names the random removal: give the ranked ones other names")
+    images = [np.sort(pool.index.to_numpy()) for pool in pools.values()]
+    # one random arm serves every ranking, so they must rank the same images
+    if any(len(i) != len(images[0]) or (i != images[0]).any() for i in images):
+        raise ValueError(f"the rankings {list(pools)} score different images: give them the same pool")
+    perm = np.random.default_rng(seed).permutation(images[0])
+    ranked = {name: pool.sort_values(ascending=False, kind='stable').index.to_numpy() for name, pool in pools.items()}
+    return {**{(name, k): top[:k] for name, top in ranked.items() for k in ks}, **{('random', k): perm[:k] for k in ks}}
 
 # %% ../nbs/07_downstream.ipynb #c78b8e14
 def _probe_rows(encoder:Encoder, dataset:ImageData, test:ImageData, other, **info)->list:
@@ -417,48 +450,59 @@ def _train_without(dataset:ImageData, removed, method:str, seed:int, run_dir, **
 # %% ../nbs/07_downstream.ipynb #21d35056
 def removal_experiment(dataset:ImageData, # training split
                        test:ImageData, # its test split, for the linear probe
-                       scores, # scores of training images (see `score_pool`)
+                       scores, # scores of training images (see `score_pool`), or {name of the ranked removal: scores}
                        ks, # numbers of images to remove (k = 0 is always added)
                        seeds=(0,), # one encoder per seed, removal and k; seeds the random sets too
                        other=None, # (train, test) of another task to probe on, or a list of them
                        method:str='simclr',
                        column:str='mem_raw', # the score column of a table
-                       checkpoint_dir=None, # run folders `{most|random}-k{k}-seed{seed}` go here
+                       checkpoint_dir=None, # run folders `{removal}-k{k}-seed{seed}` (spaces as dashes) and `all-seed{seed}` go here
                        **train_kwargs, # `train_encoder`'s settings
                       )->pd.DataFrame: # one row per seed, removal, k and probed data set
-    "Remove the k most memorized or k random training images, retrain, and probe: accuracy per k."
-    pool, rows = score_pool(scores, len(dataset), column), []
-    if max(ks) > len(pool): raise ValueError(f"cannot remove {max(ks)} images: only {len(pool)} are scored")
+    "Remove the k most memorized (or otherwise ranked) or k random training images, retrain, and probe: accuracy per k."
+    named = scores if isinstance(scores, dict) else {'most memorized': scores}
+    pools = {name: score_pool(s, len(dataset), column) for name, s in named.items()}
+    n_scored = min(len(pool) for pool in pools.values())
+    if max(ks) > n_scored: raise ValueError(f"cannot remove {max(ks)} images: only {n_scored} are scored")
+    removal_sets(pools, ks)  # checks the rankings' names and pools before any training
+    removals, rows = [*pools, 'random'], []
     for seed in seeds:
         encoder, n = _train_without(dataset, [], method, seed, _run_dir(checkpoint_dir, f'all-seed{seed}'), **train_kwargs)
-        baseline = _probe_rows(encoder, dataset, test, other, seed=seed, k=0, n_train=n)  # probed once: it starts both curves
-        rows += [dict(removal=removal, **r) for removal in ('most memorized', 'random') for r in baseline]
-        for (removal, k), removed in removal_sets(pool, ks, seed).items():
-            run_dir = _run_dir(checkpoint_dir, f"{removal.split()[0]}-k{k}-seed{seed}")
+        baseline = _probe_rows(encoder, dataset, test, other, seed=seed, k=0, n_train=n)  # probed once: it starts every curve
+        rows += [dict(removal=removal, **r) for removal in removals for r in baseline]
+        for (removal, k), removed in removal_sets(pools, ks, seed).items():
+            run_dir = _run_dir(checkpoint_dir, f"{removal.replace(' ', '-')}-k{k}-seed{seed}")
             encoder, n = _train_without(dataset, removed, method, seed, run_dir, **train_kwargs)
             rows += _probe_rows(encoder, dataset, test, other, seed=seed, removal=removal, k=k, n_train=n)
     return pd.DataFrame(rows)
 
 # %% ../nbs/07_downstream.ipynb #2d7c18f0
 def plot_removal(table:pd.DataFrame, # from `removal_experiment`
+                 ncols:int=2, # panels per row
                 ):
-    "Linear-probe accuracy against k for both removals, per probed data set, with error bars over seeds."
+    "Linear-probe accuracy against k for every removal, one panel per probed data set, with error bars over seeds."
     import matplotlib.pyplot as plt, seaborn as sns
     names = list(table.data.unique())
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 2.8), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    nrows, ncols = math.ceil(len(names) / ncols), min(ncols, len(names))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.5 * ncols, 3 * nrows), squeeze=False)
+    for ax, name in zip(axes.flat, names):
         sns.lineplot(table[table.data == name], x='k', y='accuracy', hue='removal', errorbar='sd', err_style='bars', marker='o', ax=ax)
         ax.set(title=f'probed on {name}', xlabel='images removed (k)', ylabel='linear-probe accuracy')
+    for ax in axes.flat[len(names):]: ax.set_visible(False)
     fig.tight_layout()
     return fig
 
 def removal_effect(table:pd.DataFrame, # from `removal_experiment`
-                  )->pd.DataFrame: # per data set and k > 0: mean and std of the paired difference, t, p, seeds
-    "Accuracy after random removal minus after removing the most memorized, paired by seed."
+                  )->pd.DataFrame: # per data set, ranked removal and k > 0: mean and std of the paired difference, t-test p, seeds
+    "Accuracy after random removal minus after each ranked removal (e.g. the most memorized), paired by seed."
     wide = table[table.k > 0].pivot_table(index=['data', 'k', 'seed'], columns='removal', values='accuracy')
-    diff = (wide['random'] - wide['most memorized']).groupby(level=['data', 'k'], sort=False)
-    test = lambda g: stats.ttest_rel(wide.loc[g.index, 'random'], wide.loc[g.index, 'most memorized'], alternative='greater').pvalue if len(g) > 1 else np.nan
-    return pd.DataFrame(dict(difference=diff.mean(), std=diff.std(), p=diff.apply(test), n_seeds=diff.size()))
+    rows = []
+    for removal in [r for r in table.removal.unique() if r != 'random']:  # in the order the table gives them
+        for (data, k), both in wide[['random', removal]].dropna().groupby(level=['data', 'k'], sort=False):
+            p = stats.ttest_rel(both['random'], both[removal], alternative='greater').pvalue if len(both) > 1 else np.nan
+            diff = both['random'] - both[removal]
+            rows.append(dict(data=data, removal=removal, k=k, difference=diff.mean(), std=diff.std(), p=p, n_seeds=len(both)))
+    return pd.DataFrame(rows).set_index(['data', 'removal', 'k'])
 
 # %% ../nbs/07_downstream.ipynb #39659308
 def _label_probability(encoder:Encoder, seen:Tensor, dataset:ImageData, weight_decay:float, batch_size:int)->Tensor:
