@@ -430,7 +430,7 @@ def removal_sets(pools, # scores by training index (ranked as 'most memorized'),
     if 'random' in pools: raise ValueError("'random' names the random removal: give the ranked ones other names")
     images = [np.sort(pool.index.to_numpy()) for pool in pools.values()]
     # one random arm serves every ranking, so they must rank the same images
-    if any(len(i) != len(images[0]) or (i != images[0]).any() for i in images):
+    if not all(np.array_equal(i, images[0]) for i in images):
         raise ValueError(f"the rankings {list(pools)} score different images: give them the same pool")
     perm = np.random.default_rng(seed).permutation(images[0])
     ranked = {name: pool.sort_values(ascending=False, kind='stable').index.to_numpy() for name, pool in pools.items()}
