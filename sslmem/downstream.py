@@ -9,8 +9,8 @@ __all__ = ['method_table', 'plot_method_table', 'memorization_over_training', 'p
            'plot_sweep', 'subset_membership', 'subset_encoders', 'subset_alignment', 'leave_out_difference',
            'center_encoders', 'leave_out_scores', 'rank_agreement', 'agreement_over_M', 'spearman_brown', 'runs_needed',
            'seed_reliability', 'pixel_atypicality', 'rotated', 'few_label_task', 'score_pool', 'removal_sets',
-           'removal_experiment', 'plot_removal', 'removal_effect', 'label_memorization', 'top_k_overlap', 'dp_layers',
-           'dp_train_mae', 'dp_pair', 'dp_sweep', 'linear_probe', 'knn_accuracy']
+           'removal_experiment', 'plot_removal', 'removal_differences', 'removal_effect', 'label_memorization',
+           'top_k_overlap', 'dp_layers', 'dp_train_mae', 'dp_pair', 'dp_sweep', 'linear_probe', 'knn_accuracy']
 
 # %% ../nbs/07_downstream.ipynb #20475b22
 import itertools, math, tempfile
@@ -492,16 +492,22 @@ def plot_removal(table:pd.DataFrame, # from `removal_experiment`
     fig.tight_layout()
     return fig
 
+def removal_differences(table:pd.DataFrame, # from `removal_experiment`
+                       )->pd.DataFrame: # one row per data set, ranked removal, k > 0 and seed
+    "Per seed: accuracy after random removal minus after each ranked removal (the two encoders of a seed share initial weights and views)."
+    wide = table[table.k > 0].pivot_table(index=['data', 'k', 'seed'], columns='removal', values='accuracy')
+    ranked = [r for r in table.removal.unique() if r != 'random']  # in the order the table gives them
+    return pd.concat([(wide['random'] - wide[r]).dropna().rename('difference').reset_index().assign(removal=r) for r in ranked],
+                     ignore_index=True)[['data', 'removal', 'k', 'seed', 'difference']]
+
 def removal_effect(table:pd.DataFrame, # from `removal_experiment`
                   )->pd.DataFrame: # per data set, ranked removal and k > 0: mean and std of the paired difference, t-test p, seeds
     "Accuracy after random removal minus after each ranked removal (e.g. the most memorized), paired by seed."
-    wide = table[table.k > 0].pivot_table(index=['data', 'k', 'seed'], columns='removal', values='accuracy')
     rows = []
-    for removal in [r for r in table.removal.unique() if r != 'random']:  # in the order the table gives them
-        for (data, k), both in wide[['random', removal]].dropna().groupby(level=['data', 'k'], sort=False):
-            p = stats.ttest_rel(both['random'], both[removal], alternative='greater').pvalue if len(both) > 1 else np.nan
-            diff = both['random'] - both[removal]
-            rows.append(dict(data=data, removal=removal, k=k, difference=diff.mean(), std=diff.std(), p=p, n_seeds=len(both)))
+    for (data, removal, k), diff in removal_differences(table).groupby(['data', 'removal', 'k'], sort=False).difference:
+        # a one-sample t-test of the per-seed differences is the paired t-test of the two accuracies
+        p = stats.ttest_1samp(diff, 0, alternative='greater').pvalue if len(diff) > 1 else np.nan
+        rows.append(dict(data=data, removal=removal, k=k, difference=diff.mean(), std=diff.std(), p=p, n_seeds=len(diff)))
     return pd.DataFrame(rows).set_index(['data', 'removal', 'k'])
 
 # %% ../nbs/07_downstream.ipynb #39659308
