@@ -89,6 +89,8 @@ def fit_linear(z:Tensor, # [N, D] training features
     z, y = z.float(), y.to(z.device).long()
     mean, std = z.mean(0), z.std(0).clamp_min(1e-6)
     linear = nn.Linear(z.shape[1], int(y.max()) + 1).to(z.device)
+    # a fixed start, so that the global random state cannot move where L-BFGS stops
+    nn.init.zeros_(linear.weight); nn.init.zeros_(linear.bias)
     opt = torch.optim.LBFGS(linear.parameters(), lr=1, max_iter=max_iter, history_size=20, line_search_fn='strong_wolfe')
     x = (z - mean) / std
     def closure():
