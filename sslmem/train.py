@@ -459,7 +459,7 @@ def train_encoder(dataset:ImageData, # the training data set
                   method_kwargs:dict|None=None, # e.g. dict(temperature=0.2); DINO: dict(n_local=4)
                   align_limit:float=0.0, # λ of alignment limiting (0: the plain method)
                   align_bound:float|None=None, # b of alignment limiting
-                  seed:int=0, # seeds weights, views and order: the same seed gives the same encoder on CPU
+                  seed:int=0, # seeds weights, views and order: the same encoder again on the same CPU and thread count
                   eval_data:tuple|None=None, # (bank, test) ImageData for per-epoch kNN accuracy
                   knn_k:int=20,
                   eval_every:int|None=None, # epochs between kNN evaluations (default: about 25 per run)
