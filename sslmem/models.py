@@ -223,12 +223,21 @@ def _versions()->dict:
     import sys, torch, timm, sslmem
     return dict(python=sys.version.split()[0], torch=torch.__version__, timm=timm.__version__, sslmem=sslmem.__version__)
 
+def _machine(encoder:nn.Module)->dict:
+    "The processor, thread count and GPU (if the weights are on one) that computed the weights."
+    import platform
+    cpu = platform.processor() or platform.machine()
+    try: cpu = next(line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines() if line.startswith('model name'))
+    except (OSError, StopIteration): pass  # not Linux, or no model name: keep what platform says
+    device = next(encoder.parameters()).device
+    return dict(cpu=cpu, threads=torch.get_num_threads(), gpu=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
+
 def save_encoder(encoder:Encoder, path:str|Path, **record)->Path:
     "Write the encoder's weights and config (plus `record`) to one safetensors file, atomically."
     from safetensors.torch import save
     from sslmem.data import atomic_write
     path = Path(path)
-    meta = dict(format='sslmem-encoder/1', encoder=encoder.config, versions=_versions(), **record)
+    meta = dict(format='sslmem-encoder/1', encoder=encoder.config, versions=_versions(), machine=_machine(encoder), **record)
     state = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
     with atomic_write(path, 'wb') as f: f.write(save(state, metadata={'sslmem': json.dumps(meta)}))
     with atomic_write(path.with_suffix('.json')) as f: json.dump(meta, f, indent=1)
