@@ -12,7 +12,7 @@ __all__ = ['BACKBONES', 'OUTPUT', 'Encoder', 'small_cnn', 'Residual', 'resnet9',
 # %% ../nbs/02_models.ipynb #7a36a67e
 import json
 from collections import OrderedDict
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import torch
@@ -223,14 +223,18 @@ def _versions()->dict:
     import sys, torch, timm, sslmem
     return dict(python=sys.version.split()[0], torch=torch.__version__, timm=timm.__version__, sslmem=sslmem.__version__)
 
-def _machine(encoder:nn.Module)->dict:
-    "The processor, thread count and GPU (if the weights are on one) that computed the weights."
+@cache
+def _cpu_name()->str:
+    "The processor's model name (Linux), else what `platform` knows; read once per process."
     import platform
-    cpu = platform.processor() or platform.machine()
-    try: cpu = next(line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines() if line.startswith('model name'))
-    except (OSError, StopIteration): pass  # not Linux, or no model name: keep what platform says
+    try: return next(line.split(':', 1)[1].strip() for line in Path('/proc/cpuinfo').read_text().splitlines() if line.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+def _machine(encoder:nn.Module)->dict:
+    "The processor, the vector instructions torch's kernels use on it, the thread count and the GPU (if the weights are on one)."
     device = next(encoder.parameters()).device
-    return dict(cpu=cpu, threads=torch.get_num_threads(), gpu=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
+    return dict(cpu=_cpu_name(), cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads(),
+                gpu=torch.cuda.get_device_name(device) if device.type == 'cuda' else None)
 
 def save_encoder(encoder:Encoder, path:str|Path, **record)->Path:
     "Write the encoder's weights and config (plus `record`) to one safetensors file, atomically."
