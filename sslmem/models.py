@@ -267,7 +267,13 @@ def load_encoder(path:str|Path, # a file written by `save_encoder`
     "Rebuild an encoder from its checkpoint: config from the header, weights from safetensors, no pickle."
     from safetensors.torch import load_file
     record = read_record(path)
-    encoder = make_encoder(**record['encoder'])
-    encoder.load_state_dict(load_file(str(path), device=str(device)))
+    if not isinstance(record.get('encoder'), dict):
+        raise ValueError(f"{path} records no encoder configuration ('encoder'): it was not written by save_encoder, or was edited")
+    try: encoder = make_encoder(**record['encoder'])
+    except (TypeError, ValueError) as e: raise ValueError(f"{path} records an encoder that cannot be built: {e}") from None
+    try: encoder.load_state_dict(load_file(str(path), device=str(device)))
+    except RuntimeError as e:
+        raise ValueError(f"the weights in {path} do not fit the {record['encoder'].get('name')} encoder its record describes: "
+                         f"{str(e).strip().splitlines()[-1].strip()}") from None
     encoder.record = record
     return encoder.to(device)
