@@ -7,8 +7,8 @@ Docs: https://sslmem.github.io/sslmem/train.html.md"""
 # %% auto #0
 __all__ = ['METHODS', 'DEFAULT_LR', 'DEFAULT_WD', 'IndexedImages', 'EpochShuffle', 'ViewSpec', 'default_views', 'encode_views',
            'SimCLR', 'SimSiam', 'BYOL', 'DINO', 'VICReg', 'MAE', 'Supervised', 'make_method', 'alignment_penalty',
-           'SSLModule', 'History', 'SaveEncoders', 'ResumeCheckpoint', 'RecordLayers', 'train_encoder',
-           'quiet_lightning', 'train_pair', 'compare_methods']
+           'TrainingDiverged', 'SSLModule', 'History', 'DivergenceCheck', 'SaveEncoders', 'ResumeCheckpoint',
+           'RecordLayers', 'default_precision', 'train_encoder', 'quiet_lightning', 'train_pair', 'compare_methods']
 
 # %% ../nbs/04_train.ipynb #afcd947e
 import copy, json, logging, math, os, tempfile, time, warnings
@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler
 import pytorch_lightning as pl
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 from fastcore.basics import patch
 from lightly.loss import NTXentLoss, NegativeCosineSimilarity, DINOLoss, VICRegLoss
 from lightly.loss.vicreg_loss import invariance_loss, variance_loss, covariance_loss
@@ -33,10 +34,11 @@ from lightly.models.modules.heads import VICRegProjectionHead
 from lightly.models import utils as lightly_utils
 from lightly.utils.scheduler import CosineWarmupScheduler, cosine_schedule
 
-from .data import ImageData, Splits, atomic_write
+from .data import ImageData, Splits, atomic_write, TEMPORARY_SUFFIX
 from .augment import SimCLRViews, derive_seed
 from .models import Encoder, make_encoder, save_encoder, load_encoder, read_record
 from .probe import knn_accuracy, embed
+from .runs import run_config, claim_folder, mark_failed, finished_encoder, Terminated, TRAIN_FILES
 
 # %% ../nbs/04_train.ipynb #c4ee7189
 class IndexedImages(Dataset):
@@ -246,7 +248,16 @@ def alignment_penalty(reps:Tensor, # [2, B, D] representations of two views of e
     cos = F.cosine_similarity(reps[0], reps[1], dim=1)
     return (cos if bound is None else (cos - bound).clamp_min(0)).mean()
 
+# %% ../nbs/04_train.ipynb #1ddba20b
+def _param_groups(module:nn.Module, weight_decay:float)->list:
+    "No weight decay on biases and norm parameters, as is standard for SSL."
+    decay, no_decay = lightly_utils.get_weight_decay_parameters([module])
+    return [dict(params=decay, weight_decay=weight_decay), dict(params=no_decay, weight_decay=0.0)]
+
 # %% ../nbs/04_train.ipynb #d9f2719c
+class TrainingDiverged(FloatingPointError, ValueError):
+    "Training went astray: a loss that is not finite or does not fall, weights that explode, features at chance."
+
 class SSLModule(pl.LightningModule):
     "A method, its views and its optimiser, trained by Lightning."
     def __init__(self, method:nn.Module, view_specs:list, seed:int=0, lr:float=1e-3, weight_decay:float=1e-6,
@@ -265,74 +276,60 @@ class SSLModule(pl.LightningModule):
         epoch_seed = derive_seed(self.seed, self.current_epoch)
         return [spec.views(images, spec.n, derive_seed(epoch_seed, i), keys) for i, spec in enumerate(self.view_specs) if spec.n]
 
-# %% ../nbs/04_train.ipynb #1ddba20b
-@patch
-def training_step(self:SSLModule, batch, batch_idx):
-    images, labels, keys = batch
-    progress = self.global_step / max(1, self.trainer.estimated_stepping_batches)
-    if hasattr(self.method, 'epoch'): self.method.epoch = self.current_epoch
-    loss, parts, reps = self.method(self.make_views(images, keys), labels, progress)
-    if reps is not None:
-        # with lambda = 0 the term is only reported, so it stays out of the graph
-        with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.align_limit)):
-            parts['alignment'] = alignment_penalty(reps.float(), self.align_bound)
-        if self.align_limit: loss = loss + self.align_limit * parts['alignment']
-    self._check_finite(loss)
-    self._accumulate(dict(loss=loss, **parts), len(images))
-    return loss
+    def on_train_epoch_start(self):
+        self._sums, self._count, self._first_bad = None, 0, None  # the epoch's running sums and first non-finite step
+        # masks (MAE) and dropout draw from torch's generator: seed it per epoch so a resumed run matches
+        torch.manual_seed(derive_seed(self.seed, self.current_epoch, 1))
 
-@patch
-def _check_finite(self:SSLModule, loss:Tensor):
-    "Stop, naming the step, once the loss is not finite; on a GPU, look every 16 steps rather than wait for each one."
-    loss = loss.detach().float()
-    if self._first_bad is None: self._first_bad, self._bad_loss = torch.full((), -1, device=loss.device), torch.zeros_like(loss)
-    newly_bad = ~torch.isfinite(loss) & (self._first_bad < 0)
-    self._first_bad = torch.where(newly_bad, self.global_step, self._first_bad)
-    self._bad_loss = torch.where(newly_bad, loss, self._bad_loss)
-    if loss.device.type != 'cpu' and self.global_step % 16 and not self.trainer.is_last_batch: return
-    if self._first_bad >= 0:
-        raise FloatingPointError(f"the {self.method_name} loss became {float(self._bad_loss)} at step {int(self._first_bad)} "
-                                 f"(epoch {self.current_epoch + 1}); lower the learning rate ({self.lr:g}) or check the data")
+    def training_step(self, batch, batch_idx):
+        images, labels, keys = batch
+        progress = self.global_step / max(1, self.trainer.estimated_stepping_batches)
+        if hasattr(self.method, 'epoch'): self.method.epoch = self.current_epoch
+        loss, parts, reps = self.method(self.make_views(images, keys), labels, progress)
+        if reps is not None:
+            # with lambda = 0 the term is only reported, so it stays out of the graph
+            with torch.set_grad_enabled(torch.is_grad_enabled() and bool(self.align_limit)):
+                parts['alignment'] = alignment_penalty(reps.float(), self.align_bound)
+            if self.align_limit: loss = loss + self.align_limit * parts['alignment']
+        self._check_finite(loss)
+        self._accumulate(dict(loss=loss, **parts), len(images))
+        return loss
 
-@patch
-def _accumulate(self:SSLModule, metrics:dict, n:int):
-    "Sum the loss and its parts over the epoch, and log their means once, at its last batch."
-    # Lightning's `self.log` costs about 1.6 ms a call on a CPU: per step and per part that was several % of a step
-    values = torch.stack([v.detach().float() for v in metrics.values()]) * n
-    self._sums, self._count = (values if self._sums is None else self._sums + values), self._count + n
-    if not self.trainer.is_last_batch: return
-    for name, mean in zip(metrics, self._sums / self._count):
-        self.log(name, mean, on_step=False, on_epoch=True, prog_bar=name == 'loss', batch_size=1, sync_dist=True)
+    def on_after_backward(self):
+        if hasattr(self.method, 'after_backward'): self.method.after_backward(self.current_epoch)
 
-@patch
-def on_after_backward(self:SSLModule):
-    if hasattr(self.method, 'after_backward'): self.method.after_backward(self.current_epoch)
+    def configure_optimizers(self):
+        groups = _param_groups(self.method, self.weight_decay)
+        if self.optimizer_name == 'adamw': opt = torch.optim.AdamW(groups, lr=self.lr)
+        elif self.optimizer_name == 'sgd': opt = torch.optim.SGD(groups, lr=self.lr, momentum=0.9)
+        elif self.optimizer_name == 'lars':
+            from lightly.utils.lars import LARS
+            opt = LARS(groups, lr=self.lr, momentum=0.9)
+        else: raise ValueError(f"unknown optimizer {self.optimizer_name!r}; choose adamw, sgd or lars")
+        total = self.trainer.estimated_stepping_batches
+        warmup = int(total * self.warmup_epochs / max(1, self.trainer.max_epochs))
+        return [opt], [dict(scheduler=CosineWarmupScheduler(opt, warmup_epochs=warmup, max_epochs=total), interval='step')]
 
-@patch
-def on_train_epoch_start(self:SSLModule):
-    self._sums, self._count, self._first_bad = None, 0, None  # the epoch's running sums and first non-finite step
-    # masks (MAE) and dropout draw from torch's generator: seed it per epoch so a resumed run matches
-    torch.manual_seed(derive_seed(self.seed, self.current_epoch, 1))
+    def _check_finite(self, loss:Tensor):
+        "Stop, naming the step, once the loss is not finite; on a GPU, look every 16 steps rather than wait for each one."
+        loss = loss.detach().float()
+        if self._first_bad is None: self._first_bad, self._bad_loss = torch.full((), -1, device=loss.device), torch.zeros_like(loss)
+        newly_bad = ~torch.isfinite(loss) & (self._first_bad < 0)
+        self._first_bad = torch.where(newly_bad, self.global_step, self._first_bad)
+        self._bad_loss = torch.where(newly_bad, loss, self._bad_loss)
+        if loss.device.type != 'cpu' and self.global_step % 16 and not self.trainer.is_last_batch: return
+        if self._first_bad >= 0:
+            raise TrainingDiverged(f"the {self.method_name} loss became {float(self._bad_loss)} at step {int(self._first_bad)} "
+                                   f"(epoch {self.current_epoch + 1}); lower the learning rate ({self.lr:g}) or check the data")
 
-# %% ../nbs/04_train.ipynb #ea751cb9
-def _param_groups(module:nn.Module, weight_decay:float)->list:
-    "No weight decay on biases and norm parameters, as is standard for SSL."
-    decay, no_decay = lightly_utils.get_weight_decay_parameters([module])
-    return [dict(params=decay, weight_decay=weight_decay), dict(params=no_decay, weight_decay=0.0)]
-
-@patch
-def configure_optimizers(self:SSLModule):
-    groups = _param_groups(self.method, self.weight_decay)
-    if self.optimizer_name == 'adamw': opt = torch.optim.AdamW(groups, lr=self.lr)
-    elif self.optimizer_name == 'sgd': opt = torch.optim.SGD(groups, lr=self.lr, momentum=0.9)
-    elif self.optimizer_name == 'lars':
-        from lightly.utils.lars import LARS
-        opt = LARS(groups, lr=self.lr, momentum=0.9)
-    else: raise ValueError(f"unknown optimizer {self.optimizer_name!r}; choose adamw, sgd or lars")
-    total = self.trainer.estimated_stepping_batches
-    warmup = int(total * self.warmup_epochs / max(1, self.trainer.max_epochs))
-    schedule = CosineWarmupScheduler(opt, warmup_epochs=warmup, max_epochs=total)
-    return [opt], [dict(scheduler=schedule, interval='step')]
+    def _accumulate(self, metrics:dict, n:int):
+        "Sum the loss and its parts over the epoch, and log their means once, at its last batch."
+        # Lightning's `self.log` costs about 1.6 ms a call on a CPU: per step and per part that was several % of a step
+        values = torch.stack([v.detach().float() for v in metrics.values()]) * n
+        self._sums, self._count = (values if self._sums is None else self._sums + values), self._count + n
+        if not self.trainer.is_last_batch: return
+        for name, mean in zip(metrics, self._sums / self._count):
+            self.log(name, mean, on_step=False, on_epoch=True, prog_bar=name == 'loss', batch_size=1, sync_dist=True)
 
 # %% ../nbs/04_train.ipynb #8b49d68a
 class History(pl.Callback):
@@ -346,12 +343,48 @@ class History(pl.Callback):
         row = dict(epoch=epoch, **{k: float(v) for k, v in trainer.callback_metrics.items()},
                    lr=trainer.optimizers[0].param_groups[0]['lr'], seconds=time.time() - self._start)
         if self.eval_data is not None and (epoch % self.eval_every == 0 or epoch == trainer.max_epochs):
-            row['knn_accuracy'] = knn_accuracy(module.encoder, *self.eval_data, k=self.knn_k)
+            try: row['knn_accuracy'] = knn_accuracy(module.encoder, *self.eval_data, k=self.knn_k)
+            except ValueError as e:
+                if 'NaN or infinite' not in str(e): raise
+                raise TrainingDiverged(f"its representations are not finite after epoch {epoch} ({e}); "
+                                       f"lower the learning rate (it is {module.lr:g}) or check the data") from None
         self.rows.append(row)
         if self.path is not None and trainer.is_global_zero:
             with atomic_write(self.path) as f: pd.DataFrame(self.rows).to_csv(f, index=False)
+    def chance(self)->float|None:
+        "The kNN accuracy of an encoder that knows nothing: the share of the commonest class among the held-out images."
+        if self.eval_data is None: return None
+        labels = self.eval_data[1].labels
+        return float(torch.bincount(labels[labels >= 0]).max()) / max(1, int((labels >= 0).sum()))
     def state_dict(self): return dict(rows=self.rows)
     def load_state_dict(self, state): self.rows = list(state['rows'])
+
+# %% ../nbs/04_train.ipynb #f6b37d05
+class DivergenceCheck(pl.Callback):
+    "Stop a run that has gone astray with `TrainingDiverged`: exploding weights, or, once judged, a loss that has not fallen or kNN accuracy at chance."
+    def __init__(self, after:float=0.2, # share of the epochs after which the loss and kNN accuracy are judged
+                 min_epochs:int=3, # and never before this epoch
+                 max_weight:float=1e4, # a larger weight anywhere in the model means the weights exploded
+                ): self.after, self.min_epochs, self.max_weight = after, min_epochs, max_weight
+    def judged_at(self, epochs:int)->int:
+        "The epoch (1-based) at which a run of `epochs` epochs is judged; beyond `epochs` when it is too short to judge."
+        return max(self.min_epochs, math.ceil(self.after * epochs))
+    def on_train_epoch_end(self, trainer, module):
+        epoch = trainer.current_epoch + 1
+        largest = max(float(p.detach().abs().max()) for p in module.parameters() if p.numel())
+        if not largest <= self.max_weight: self._stop(module, f"its weights exploded (a weight of {largest:.3g} after epoch {epoch})")
+        if epoch != self.judged_at(trainer.max_epochs): return
+        history = next((c for c in trainer.callbacks if isinstance(c, History)), None)
+        rows = [] if history is None else history.rows
+        if len(rows) >= 2 and 'loss' in rows[0] and not rows[-1].get('loss', math.inf) < rows[0]['loss']:
+            self._stop(module, f"its loss has not fallen in {epoch} of {trainer.max_epochs} epochs ({rows[0]['loss']:.4g} in epoch 1, {rows[-1]['loss']:.4g} in epoch {epoch})")
+        knn = [r['knn_accuracy'] for r in rows if r.get('knn_accuracy') is not None and not math.isnan(r['knn_accuracy'])]
+        if knn and history.chance() is not None:
+            chance, n = history.chance(), len(history.eval_data[1])
+            if max(knn) <= chance + 3 * math.sqrt(chance * (1 - chance) / n):
+                self._stop(module, f"its kNN accuracy is still at chance after {epoch} epochs (at most {max(knn):.3f}; the commonest class is {chance:.3f})")
+    def _stop(self, module, reason:str):
+        raise TrainingDiverged(f"{reason}; lower the learning rate (it is {module.lr:g}) or check the data")
 
 # %% ../nbs/04_train.ipynb #69a385f8
 class SaveEncoders(pl.Callback):
@@ -378,7 +411,7 @@ class ResumeCheckpoint(pl.Callback):
         if not trainer.strategy.broadcast(self.due(time.monotonic())): return  # rank zero decides: every rank takes part in a write
         start = time.monotonic()
         # a process killed while writing leaves only the temporary file: `last.ckpt` is always a whole epoch
-        partial = self.path.with_name('.last.ckpt.tmp')
+        partial = self.path.with_name(f'.last.ckpt{TEMPORARY_SUFFIX}')
         if trainer.is_global_zero: self.path.parent.mkdir(parents=True, exist_ok=True)
         trainer.save_checkpoint(partial)  # every rank takes part; rank zero writes
         if trainer.is_global_zero: os.replace(partial, self.path)
@@ -403,30 +436,15 @@ class RecordLayers(pl.Callback):
 DEFAULT_LR = dict(simclr=2e-3, simsiam=1e-3, byol=1e-3, dino=1e-3, vicreg=1e-3, mae=1.5e-3, supervised=2e-3)
 DEFAULT_WD = dict(simclr=1e-6, simsiam=1e-4, byol=1e-6, dino=0.04, vicreg=1e-6, mae=0.05, supervised=5e-4)
 
-def _default_precision(accelerator:str)->str:
+def default_precision(accelerator:str)->str:
     "bf16 mixed precision on a GPU that supports it, full precision elsewhere."
     if accelerator in ('gpu', 'cuda', 'auto') and torch.cuda.is_available() and torch.cuda.is_bf16_supported(): return 'bf16-mixed'
     return '32-true'
 
-# %% ../nbs/04_train.ipynb #52eaf1ca
-def _run_config(dataset:ImageData, indices:Tensor, **settings)->dict:
-    "What determines a run's result: data (by fingerprint), indices (by hash) and settings."
-    import hashlib
-    index_hash = hashlib.blake2b(indices.numpy().astype(np.int64).tobytes(), digest_size=8).hexdigest()
-    config = dict(dataset=dataset.name, fingerprint=dataset.fingerprint(), n_images=len(indices), indices=index_hash, **settings)
-    return json.loads(json.dumps(config))  # as it reads back from config.json: tuples become lists
+_default_precision = default_precision
 
-def _check_run_dir(run_dir:Path, config:dict):
-    "Refuse a run folder that holds a run with another configuration."
-    path = run_dir/'config.json'
-    if path.exists():
-        old = json.loads(path.read_text())
-        if old != config:
-            diff = {k: (old.get(k), config.get(k)) for k in set(old) | set(config) if old.get(k) != config.get(k)}
-            raise ValueError(f"{run_dir} holds a run with another configuration {diff} (was, now); "
-                             "use another checkpoint_dir or delete this one")
-    else:
-        with atomic_write(path) as f: json.dump(config, f, indent=1)
+# %% ../nbs/04_train.ipynb #52eaf1ca
+_run_config = run_config  # the name the DP trainer of `sslmem.downstream` still uses
 
 # %% ../nbs/04_train.ipynb #b3739d42
 def _init_from(encoder:Encoder, path:str|Path):
@@ -467,16 +485,18 @@ def train_encoder(dataset:ImageData, # the training data set
                   save_epochs=(), # also save the encoder after these epochs
                   record:dict|None=None, # extra fields for the checkpoint record (e.g. the split's fingerprint)
                   init_from:str|Path|None=None, # start from this encoder checkpoint
-                  callbacks:list|None=None, # more Lightning callbacks (e.g. `RecordLayers`)
-                  accelerator:str='auto', devices='auto', num_nodes:int=1, strategy:str='auto',
-                  precision:str|None=None, # default: bf16-mixed on a GPU, 32-true on a CPU
+                  callbacks:list|None=None, # more Lightning callbacks (e.g. `RecordLayers`, `DivergenceCheck`)
                   progress:bool=True, # show Lightning's progress bar
+                  **trainer_kwargs, # for `pl.Trainer`: accelerator, devices, num_nodes, strategy, precision (default: bf16-mixed on a GPU), ...
                  )->Encoder:
     "Train an encoder with an SSL method (or supervised) on `dataset[indices]`; returns it with `.history` and `.record`."
     if method not in METHODS: raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
     indices = torch.arange(len(dataset)) if indices is None else torch.as_tensor(indices, dtype=torch.long)
     backbone_kwargs, method_kwargs = dict(backbone_kwargs or {}), dict(method_kwargs or {})
-    lr, weight_decay = lr or DEFAULT_LR[method], DEFAULT_WD[method] if weight_decay is None else weight_decay
+    lr, weight_decay = DEFAULT_LR[method] if lr is None else lr, DEFAULT_WD[method] if weight_decay is None else weight_decay
+    for name, value, least in (('epochs', epochs, 1), ('batch_size', batch_size, 2)):
+        if value < least: raise ValueError(f"{name} must be at least {least}, not {value}")
+    if not lr > 0: raise ValueError(f"the learning rate must be positive, not {lr}")
     warmup_epochs = max(1, epochs // 10) if warmup_epochs is None else warmup_epochs
     views = views or SimCLRViews()
     encoder = make_encoder(backbone, in_chans=dataset.channels, img_size=views.size or dataset.size[0], seed=seed, **backbone_kwargs)
@@ -484,10 +504,10 @@ def train_encoder(dataset:ImageData, # the training data set
                     weight_decay=weight_decay, optimizer=optimizer, warmup_epochs=warmup_epochs, views=views.config(),
                     method_kwargs=method_kwargs, align_limit=align_limit, align_bound=align_bound, seed=seed,
                     init_from=None if init_from is None else str(init_from))
-    config = _run_config(dataset, indices, **settings)
+    config = run_config(dataset, indices, **settings)
     eval_every = eval_every or max(1, epochs // 25)
     return _fit(dataset, indices, encoder, config, views, (eval_data, knn_k, eval_every), checkpoint_dir, save_epochs, record,
-                init_from, callbacks, accelerator, devices, num_nodes, strategy, precision, progress)
+                init_from, callbacks, progress, trainer_kwargs)
 
 # %% ../nbs/04_train.ipynb #d6dde8ea
 def _method_for(config:dict, encoder:Encoder, dataset:ImageData)->tuple:
@@ -517,48 +537,60 @@ def quiet_lightning():
         for l, level in zip(loggers, levels): l.setLevel(level)
 
 # %% ../nbs/04_train.ipynb #5a23c04b
-def _trainer(epochs, accelerator, devices, num_nodes, strategy, precision, run_dir, progress, callbacks)->pl.Trainer:
+def _trainer(epochs:int, run_dir:Path, progress:bool, callbacks:list, accelerator:str='auto', precision:str|None=None, **kwargs)->pl.Trainer:
     "Lightning's trainer for a run: no logger (sslmem keeps its own history), deterministic on a CPU."
     with quiet_lightning():
-        return pl.Trainer(max_epochs=epochs, accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-                          precision=precision or _default_precision(accelerator), callbacks=callbacks, logger=False,
-                          enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
-                          enable_checkpointing=False,  # `ResumeCheckpoint` keeps the one checkpoint a run needs
-                          deterministic=accelerator == 'cpu', default_root_dir=run_dir, log_every_n_steps=1)
+        return pl.Trainer(max_epochs=epochs, accelerator=accelerator, precision=precision or default_precision(accelerator),
+                          callbacks=callbacks, logger=False, enable_progress_bar=progress, enable_model_summary=False,
+                          num_sanity_val_steps=0, enable_checkpointing=False,  # `ResumeCheckpoint` keeps the one checkpoint a run needs
+                          deterministic=accelerator == 'cpu', default_root_dir=run_dir, log_every_n_steps=1, **kwargs)
 
 # %% ../nbs/04_train.ipynb #0677fe7b
+def _check_resume(path:Path):
+    "Refuse a resume checkpoint that cannot be read (a disk that filled up, a copy cut short), naming the file."
+    try: torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise ValueError(f"the resume checkpoint {path} cannot be read ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+                         "delete that file to train this encoder again from its start") from None
+
 def _fit(dataset, indices, encoder, config, views, evaluation, checkpoint_dir, save_epochs, record, init_from,
-         callbacks, accelerator, devices, num_nodes, strategy, precision, progress)->Encoder:
-    run_dir = Path(checkpoint_dir) if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix='sslmem-run-'))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _check_run_dir(run_dir, config)
+         callbacks, progress, trainer_kwargs)->Encoder:
+    if checkpoint_dir is None:  # a run folder all the same, for Lightning's checkpoints; removed with the run
+        with tempfile.TemporaryDirectory(prefix='sslmem-run-') as d:
+            return _fit(dataset, indices, encoder, config, views, evaluation, d, save_epochs, record, init_from, callbacks, progress, trainer_kwargs)
+    run_dir = claim_folder(checkpoint_dir, config, 'config.json', TRAIN_FILES)
     record = dict(method=config['method'], dataset=config['dataset'], fingerprint=config['fingerprint'],
                   epochs=config['epochs'], seed=config['seed'], align_limit=config['align_limit'], **(record or {}))
-    final = run_dir/'encoder.safetensors'
-    if final.exists(): return _finished(final, run_dir)
+    if (run_dir/'encoder.safetensors').exists(): return finished_encoder(run_dir)
+    try: return _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, record, init_from, callbacks, progress, trainer_kwargs)
+    except Exception as e: mark_failed(run_dir, e); raise  # a corrected configuration may take the folder
+
+def _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, record, init_from, callbacks, progress, trainer_kwargs)->Encoder:
+    "Fit the method with Lightning in `run_dir` (resuming from its checkpoint), save the encoder and return it."
     if init_from is not None: _init_from(encoder, init_from)
     method, specs = _method_for(config, encoder, dataset)
     module = SSLModule(method, specs, config['seed'], config['lr'], config['weight_decay'], config['optimizer'],
                        config['warmup_epochs'], config['align_limit'], config['align_bound'], config['method'])
-    history = History(run_dir/'history.csv', *evaluation)
+    accelerator = trainer_kwargs.pop('accelerator', 'auto')
+    accelerator = ('gpu' if torch.cuda.is_available() else 'cpu') if accelerator == 'auto' else accelerator
     extra = [SaveEncoders(run_dir, save_epochs, record)] if save_epochs else []
-    accelerator_name = 'gpu' if accelerator == 'auto' and torch.cuda.is_available() else ('cpu' if accelerator == 'auto' else accelerator)
-    trainer = _trainer(config['epochs'], accelerator_name, devices, num_nodes, strategy, precision, run_dir, progress,
+    trainer = _trainer(config['epochs'], run_dir, progress, accelerator=accelerator, **trainer_kwargs,
                        # the resume checkpoint comes last, so an epoch it records is complete in every other file
-                       [history, *extra, *(callbacks or []), ResumeCheckpoint(run_dir/'resume')])
+                       callbacks=[History(run_dir/'history.csv', *evaluation), *extra, *(callbacks or []), ResumeCheckpoint(run_dir/'resume')])
     last = run_dir/'resume'/'last.ckpt'
-    loader = _loader(dataset, indices, config['batch_size'], config['seed'], pin=accelerator_name == 'gpu')
-    with quiet_lightning(): trainer.fit(module, loader, ckpt_path=last if last.exists() else None, weights_only=True)
+    if last.exists(): _check_resume(last)
+    loader = _loader(dataset, indices, config['batch_size'], config['seed'], pin=accelerator in ('gpu', 'cuda'))
+    try:
+        with quiet_lightning(): trainer.fit(module, loader, ckpt_path=last if last.exists() else None, weights_only=True)
+    except SIGTERMException: raise Terminated(f"training was stopped by SIGTERM; run again with the same folder ({run_dir}) to resume") from None
+    except SystemExit:  # Lightning ends a run stopped by Ctrl+C with sys.exit(1)
+        if trainer.interrupted: raise KeyboardInterrupt(f"training was interrupted; run again with checkpoint_dir={run_dir} to resume") from None
+        raise
     if trainer.interrupted: raise KeyboardInterrupt(f"training was interrupted; run again with checkpoint_dir={run_dir} to resume")
-    if trainer.is_global_zero: save_encoder(encoder, final, **record)
-    return _finished(final, run_dir)
+    if trainer.is_global_zero: save_encoder(encoder, run_dir/'encoder.safetensors', **record)
+    return finished_encoder(run_dir)
 
-def _finished(final:Path, run_dir:Path)->Encoder:
-    "The finished encoder with its record and history."
-    encoder = load_encoder(final)
-    history = run_dir/'history.csv'
-    encoder.history = pd.read_csv(history) if history.exists() else pd.DataFrame()
-    return encoder
+_finished = lambda final, run_dir: finished_encoder(run_dir)  # the name the DP trainer of `sslmem.downstream` still uses
 
 # %% ../nbs/04_train.ipynb #ccb9a9b8
 def train_pair(dataset:ImageData, # the training split the splits were made from
@@ -571,9 +603,10 @@ def train_pair(dataset:ImageData, # the training split the splits were made from
     splits.check(dataset)
     run = lambda name: None if checkpoint_dir is None else Path(checkpoint_dir)/name
     record = dict(kwargs.pop('record', None) or {}, split=splits.digest(), split_seed=splits.seed)
-    f = train_encoder(dataset, splits.f_train, method, checkpoint_dir=run('f'), record=dict(record, role='f'), **kwargs)
-    g = train_encoder(dataset, splits.g_train, method, checkpoint_dir=run('g'), record=dict(record, role='g'), **kwargs)
-    return f, g
+    def train(name, indices):
+        try: return train_encoder(dataset, indices, method, checkpoint_dir=run(name), record=dict(record, role=name), **kwargs)
+        except TrainingDiverged as e: raise TrainingDiverged(f"encoder {name} diverged: {e}") from None
+    return train('f', splits.f_train), train('g', splits.g_train)
 
 # %% ../nbs/04_train.ipynb #24f25195
 def compare_methods(dataset:ImageData, # training images
