@@ -1,9 +1,12 @@
-"""`sslmem run` end to end, through the console script a user types."""
+"""`sslmem run` end to end, through the console script a user types: every option checked before any work,
+every failure one line with an honest exit status, no folder locked by a failure, no user file touched."""
 import json
 import os
-import shutil
+import signal
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,17 @@ def test_run_writes_every_output(quick_run):
     assert len(plots) >= 7 and all(p.stat().st_size > 1000 for p in plots)
     html = (quick_run / 'report.html').read_text()
     assert all(f'plots/{p.name}' in html for p in plots)
+    assert not (quick_run / 'failed.json').exists()
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    "Results are shareable: files get the permissions the umask gives, as `open` would make them."
+    out = tmp_path / 'shared'
+    result = subprocess.run([SSLMEM, 'run', '--out', str(out), *QUICK, '--no-layers'], capture_output=True, text=True,
+                            env=dict(os.environ, OMP_NUM_THREADS='1'), preexec_fn=lambda: os.umask(0o022))
+    assert result.returncode == 0, result.stderr
+    for name in ['report.html', 'scores.csv', 'summary.json', 'plots/scores.png', 'encoders/f/encoder.safetensors']:
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
 
 
 def test_same_seed_same_scores(quick_run, tmp_path):
@@ -50,12 +64,14 @@ def test_rerun_reuses_the_folder(quick_run):
     result = sslmem('run', '--out', str(quick_run), *QUICK)
     assert result.returncode == 0, result.stderr
     assert (quick_run / 'encoders' / 'f' / 'encoder.safetensors').stat().st_mtime == before  # not retrained
+    assert 'report.html' in result.stdout  # the report's path is printed, even with --no-progress
 
 
 @pytest.mark.parametrize('args, message', [
     (['run', '--epochs', 'many'], 'invalid int value'),
     (['run', '--frobnicate'], 'unrecognized arguments'),
     (['walk'], 'usage: sslmem'),
+    ([], 'usage: sslmem'),
 ])
 def test_bad_command_line(args, message):
     result = sslmem(*args)
@@ -63,11 +79,60 @@ def test_bad_command_line(args, message):
     assert message in result.stderr and 'Traceback' not in result.stderr
 
 
+def test_help_and_version():
+    for args in (['--help'], ['run', '--help'], ['--version']):
+        result = sslmem(*args)
+        assert result.returncode == 0, (args, result.stderr)
+    import sslmem as package
+    assert sslmem('--version').stdout.strip() == f'sslmem {package.__version__}'
+    help_text = ' '.join(sslmem('run', '--help').stdout.split())
+    assert '--layers, --no-layers also LayerMem' in help_text and '--progress, --no-progress show progress' in help_text
+
+
+BAD_OPTIONS = [
+    (['--epochs', '-1'], '--epochs must be at least 1, not -1'),
+    (['--epochs', '0'], '--epochs must be at least 1, not 0'),
+    (['--unit-views', '0'], '--unit-views must be at least 1'),
+    (['--n-views', '0'], '--n-views must be at least 1'),
+    (['--width', '-4'], '--width must be at least 1'),
+    (['--size', '0'], '--size must be at least 1'),
+    (['--crop-scale', '0'], '--crop-scale is the smallest share'),
+    (['--crop-scale', '2'], 'at most 1, not 2.0'),
+    (['--lr', '0'], '--lr must be a positive number, not 0.0'),
+    (['--shared', '1.5'], '--shared is a fraction'),
+    (['--backbone', 'resnet18', '--width', '32'], 'the resnet18 backbone has no width'),
+    (['--backbone', 'resnet9'], 'the resnet9 backbone cannot take the 8x8 images of digits'),
+    (['--method', 'mae'], 'mae trains a ViT'),
+    (['--method', 'moco'], "unknown method 'moco'"),
+    (['--dataset', 'imagenet'], "unknown data set 'imagenet'"),
+    (['--accelerator', 'tpu'], 'Lightning refuses --accelerator tpu'),
+    (['--strategy', 'warp'], 'Lightning refuses'),
+    (['--skip-bad'], '--skip-bad applies to --dataset folder only'),
+]
+
+
+@pytest.mark.parametrize('extra, message', BAD_OPTIONS, ids=[' '.join(a) for a, _ in BAD_OPTIONS])
+def test_bad_option_is_refused_before_any_work(tmp_path, capsys, extra, message):
+    "One line naming the option, exit status 2, and no output folder made."
+    from sslmem.cli import main
+    out = tmp_path / 'out'
+    assert main(['run', '--out', str(out), '--no-progress', *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_empty_out_and_missing_gpu(tmp_path, capsys):
+    from sslmem.cli import main
+    import torch
+    assert main(['run', '--out', '', '--no-progress']) == 2 and '--out is empty' in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert main(['run', '--out', str(tmp_path / 'out'), '--accelerator', 'gpu']) == 2
+        assert 'Lightning refuses --accelerator gpu' in capsys.readouterr().err and not (tmp_path / 'out').exists()
+
+
 def test_bad_values_exit_2_without_traceback(tmp_path, quick_run):
-    cases = [(['--dataset', 'mnist'], "unknown data set 'mnist'"),
-             (['--method', 'moco'], "unknown method 'moco'"),
-             (['--device', 'tpu'], 'device must be auto, cpu or cuda'),
-             (['--dataset', 'cifar10', '--root', str(tmp_path / 'nowhere')], 'download=True')]
+    cases = [(['--dataset', 'cifar10', '--root', str(tmp_path / 'nowhere')], 'download=True')]
     for extra, message in cases:
         result = sslmem('run', '--out', str(tmp_path / 'out'), '--no-progress', *extra)
         assert result.returncode == 2, result.stderr
@@ -82,3 +147,92 @@ def test_unusable_output_folder_is_refused_before_training(tmp_path):
     result = sslmem('run', '--out', str(blocker / 'out'), *QUICK)
     assert result.returncode == 2 and 'is not writable' in result.stderr
     assert 'training f and g' not in result.stderr
+
+
+def test_a_folder_of_other_files_is_refused_untouched(tmp_path):
+    mine = tmp_path / 'mine'
+    (mine / 'sub').mkdir(parents=True)
+    (mine / 'sub' / '.notes.tmp').write_text('my notes')
+    (mine / 'data.csv').write_text('1,2,3')
+    before = {p: p.stat().st_mtime_ns for p in mine.rglob('*')}
+    result = sslmem('run', '--out', str(mine), *QUICK)
+    assert result.returncode == 2 and 'holds files that sslmem did not write' in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in mine.rglob('*')} == before
+
+
+def test_user_files_in_a_claimed_folder_survive(quick_run):
+    notes = quick_run / 'sub' / '.notes.tmp'
+    notes.parent.mkdir(exist_ok=True)
+    notes.write_text('my notes')
+    (quick_run / '.scores.csv.k3j2.sslmem-tmp').write_text('left by a killed run')
+    result = sslmem('run', '--out', str(quick_run), *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert notes.read_text() == 'my notes' and not (quick_run / '.scores.csv.k3j2.sslmem-tmp').exists()
+
+
+def test_a_diverged_run_stops_and_the_corrected_run_takes_its_folder(tmp_path):
+    out = tmp_path / 'out'
+    common = ['--limit', '200', '--epochs', '8', '--n-views', '2', '--width', '8', '--no-layers', '--no-progress']
+    diverged = sslmem('run', '--out', str(out), *common, '--lr', '1e6')
+    assert diverged.returncode == 2, diverged.stderr
+    assert 'encoder f diverged' in diverged.stderr and 'learning rate' in diverged.stderr and 'Traceback' not in diverged.stderr
+    assert not (out / 'scores.csv').exists() and (out / 'failed.json').exists()
+    corrected = sslmem('run', '--out', str(out), *common)
+    assert corrected.returncode == 0, corrected.stderr
+    assert (out / 'scores.csv').exists() and not (out / 'failed.json').exists()
+
+
+def test_a_failed_option_does_not_lock_the_folder(tmp_path):
+    out = tmp_path / 'out'
+    assert sslmem('run', '--out', str(out), *QUICK, '--backbone', 'resnet9').returncode == 2
+    fixed = sslmem('run', '--out', str(out), *QUICK[:-3], '--no-layers', '--no-progress', '--backbone', 'resnet9', '--size', '16')
+    assert fixed.returncode == 0, fixed.stderr
+
+
+def _start(out, *extra):
+    return subprocess.Popen([SSLMEM, 'run', '--out', str(out), '--limit', '300', '--epochs', '400', '--n-views', '2',
+                             '--width', '8', '--no-layers', '--no-progress', *extra], env=dict(os.environ, OMP_NUM_THREADS='1'),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(process, path, timeout=300):
+    deadline = time.time() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.stderr.read()
+        assert time.time() < deadline, f'{path} never appeared'
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize('sig, status, words', [(signal.SIGTERM, 143, 'stopped by SIGTERM'), (signal.SIGINT, 130, 'interrupted')])
+def test_a_signal_stops_the_run_with_an_honest_status(tmp_path, sig, status, words):
+    out = tmp_path / 'out'
+    process = _start(out)
+    _wait_for(process, out / 'encoders' / 'f' / 'resume' / 'last.ckpt')
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == status, err
+    assert words in err and 'run the same command again to resume' in err and 'Traceback' not in err
+    assert not list(out.rglob('*.sslmem-tmp')) and not (out / 'failed.json').exists()
+
+
+def test_a_damaged_resume_checkpoint_is_named(tmp_path):
+    out = tmp_path / 'out'
+    process = _start(out)
+    last = out / 'encoders' / 'f' / 'resume' / 'last.ckpt'
+    _wait_for(process, last)
+    process.kill(); process.wait()
+    last.write_bytes(last.read_bytes()[:1000])  # a copy cut short
+    result = _start(out)
+    _, err = result.communicate(timeout=300)
+    assert result.returncode == 2 and str(last) in err and 'delete that file' in err and 'Traceback' not in err
+
+
+def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import pandas as pd
+    from sslmem.cli import main
+    def full(*args, **kwargs): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(pd.DataFrame, 'to_csv', full)
+    status = main(['run', '--out', str(tmp_path / 'out'), *QUICK, '--no-layers'])
+    err = capsys.readouterr().err
+    assert status == 1 and 'No space left on device' in err and 'Traceback' not in err, err
