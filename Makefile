@@ -9,7 +9,7 @@ STAMP := $(VENV)/.sslmem-installed
 NB_WORKERS ?= 2
 DEMO_OUT ?= sslmem-run
 
-.PHONY: demo test install export check-export readme check-readme docs bench clean clean-nbs
+.PHONY: demo test install export check-export readme check-readme docs bench reports clean clean-nbs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,14 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The reports (nbs/reports) run the experiments at scale: every cell, the slow ones too (`make test` skips
+# those), one report at a time since they share run folders. From empty run folders (nbs/runs) this trains
+# a few hundred encoders: several hours on a 2-core CPU (the removal report alone trains about 100); with the
+# folders cached, minutes. `make reports SAVE=--save` writes the new outputs back into the notebooks.
+SAVE ?=
+reports: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test nbs/reports --flags slow --n-workers 1 --timing $(SAVE)
 
 # before committing notebooks: nbdev's clean, then drop live-widget outputs, which cannot be rendered
 clean-nbs: $(STAMP)

@@ -26,8 +26,8 @@ from fastcore.meta import delegates
 from .augment import SimCLRViews
 from .data import ImageData, Splits
 from .models import Encoder, OUTPUT, layer_names, save_encoder
-from .memorization import memorization_scores, _as_batch
-from .probe import embed, linear_probe
+from .memorization import memorization_scores
+from .probe import embed, image_batch, linear_probe
 from .train import train_encoder
 
 # %% ../nbs/06_localize.ipynb #2bcd0447
@@ -153,7 +153,7 @@ def unit_means(encoder:Encoder,
                batch_size:int=1024, # views per forward pass (batch_size // K images)
               )->dict: # {layer: [N, U] float32 on the CPU}
     "mu_u(x_n): each unit's activation on each image, averaged over K views, streamed in one pass."
-    x, layers, views = _as_batch(images), _unit_layers(encoder, layers), views or SimCLRViews()
+    x, layers, views = image_batch(images, 'measure'), _unit_layers(encoder, layers), views or SimCLRViews()
     keys = torch.arange(len(x)) if keys is None else torch.as_tensor(np.asarray(keys), dtype=torch.long)
     if keys.shape != (len(x),): raise ValueError(f"keys must have one entry per image ({len(x)}), got shape {tuple(keys.shape)}")
     device, per_pass, means = encoder.mean.device, max(1, batch_size // n_views), {}
@@ -196,7 +196,7 @@ def unit_mem(encoder:Encoder,
              **kwargs, # passed to `unit_means`: seed, keys, views, batch_size
             )->pd.DataFrame: # columns layer, unit, unit_mem, mu_max, max_image, mu_not_max, shifted
     "UnitMem of every unit of the chosen layers over `images`, in one streaming pass."
-    n = len(_as_batch(images))
+    n = len(image_batch(images, 'measure'))
     if n < 2: raise ValueError(f"UnitMem compares an image with the others and needs at least 2 images, got {n}")
     _check_unit_options(reduce, signed)
     return unit_mem_table(unit_means(encoder, images, layers, n_views, **kwargs), kwargs.get('keys'), reduce, signed)

@@ -6,9 +6,9 @@ Docs: https://sslmem.github.io/sslmem/memorization.html.md"""
 
 # %% auto #0
 __all__ = ['PAIRS', 'MEMORIZATION_TESTS', 'view_distance', 'scoring_inputs', 'alignment_losses', 'alignment_loss',
-           'normalize_scores', 'memorization_scores', 'score_splits', 'images_for', 'summarize', 'cohens_d',
-           'memorization_tests', 'plot_score_histograms', 'plot_alignment', 'show_memorized', 'view_distances',
-           'plot_image_alignment', 'scores_over_checkpoints', 'aggregate_seeds']
+           'normalize_scores', 'memorization_scores', 'score_splits', 'images_for', 'summarize', 'memorization_tests',
+           'plot_score_histograms', 'plot_alignment', 'show_memorized', 'view_distances', 'plot_image_alignment',
+           'scores_over_checkpoints', 'aggregate_seeds', 'cohens_d']
 
 # %% ../nbs/05_memorization.ipynb #2e3b98e4
 import math
@@ -25,6 +25,7 @@ from fastcore.meta import delegates
 from .augment import SimCLRViews, to_float
 from .data import ImageData, Splits, SUBSETS, show_images
 from .models import Encoder, OUTPUT, layer_outputs, load_encoder, read_record
+from .stats import cohens_d
 
 # %% ../nbs/05_memorization.ipynb #c1c023d6
 def view_distance(a:Tensor, # [..., D] flattened representations
@@ -273,10 +274,7 @@ def summarize(scores:pd.DataFrame, # from `memorization_scores` or `score_splits
 MEMORIZATION_TESTS = (('candidate', 'greater', 'shared'), ('independent', 'less', 'shared'), ('candidate', 'greater', 'extra'))
 _SYMBOLS = dict(shared='S_S', candidate='S_C', independent='S_I', extra='S_E')
 
-def cohens_d(a:np.ndarray, b:np.ndarray)->float:
-    "Cohen's d: the difference of means over the pooled standard deviation."
-    pooled = ((len(a) - 1) * a.var(ddof=1) + (len(b) - 1) * b.var(ddof=1)) / (len(a) + len(b) - 2)
-    return (a.mean() - b.mean()) / math.sqrt(pooled)
+_all_ = ['cohens_d']  # from sslmem.stats, where the effect size lives
 
 def _subset_scores(scores:pd.DataFrame, name:str, column:str)->np.ndarray:
     values = scores.loc[scores.subset == name, column].to_numpy(dtype=float)

@@ -15,13 +15,13 @@ import statistics
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 import pandas as pd
 
 from .augment import to_float
-from .clustering import layer_features, pool_features, layer_depths
-from .models import Encoder
+from .clustering import layer_depths
+from .models import Encoder, pool_features
+from .probe import embed, check_features
 
 # %% ../nbs/09_mine.ipynb #10665264
 def check_pair(x:Tensor, # [N, ...] samples of X
@@ -31,8 +31,7 @@ def check_pair(x:Tensor, # [N, ...] samples of X
     if len(x) != len(z): raise ValueError(f"x and z must be paired: x has {len(x)} samples, z has {len(z)}")
     if len(x) < 2: raise ValueError(f"MINE needs at least 2 paired samples, got {len(x)}")
     x, z = x.flatten(1).float(), z.flatten(1).float().to(x.device)
-    for name, t in (('x', x), ('z', z)):
-        if not torch.isfinite(t).all(): raise ValueError(f"{name} contains NaN or infinite values")
+    check_features(x, what='x'); check_features(z, what='z')
     return x, z
 
 # %% ../nbs/09_mine.ipynb #0f43a0fb
@@ -190,7 +189,7 @@ def image_inputs(images:Tensor, # [N, C, H, W] uint8 or float in [0, 1]
 def _information_one(encoder, images, layers, x_dim, z_dim, seeds, batch_size, **kwargs):
     depths = layer_depths(encoder, layers)
     x = image_inputs(images, x_dim)
-    feats = layer_features(encoder, images, [l for l, _ in depths], max_dim=z_dim, batch_size=batch_size)
+    feats = embed(encoder, images, batch_size, [l for l, _ in depths], 'pool', z_dim)
     rows = []
     for layer, depth in depths:
         mean, std = mine_seeds(x.to(feats[layer].device), feats[layer], seeds, **kwargs)

@@ -441,11 +441,6 @@ def default_precision(accelerator:str)->str:
     if accelerator in ('gpu', 'cuda', 'auto') and torch.cuda.is_available() and torch.cuda.is_bf16_supported(): return 'bf16-mixed'
     return '32-true'
 
-_default_precision = default_precision
-
-# %% ../nbs/04_train.ipynb #52eaf1ca
-_run_config = run_config  # the name the DP trainer of `sslmem.downstream` still uses
-
 # %% ../nbs/04_train.ipynb #b3739d42
 def _init_from(encoder:Encoder, path:str|Path):
     "Start from the weights of a checkpoint of the same backbone."
@@ -589,8 +584,6 @@ def _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, 
     if trainer.interrupted: raise KeyboardInterrupt(f"training was interrupted; run again with checkpoint_dir={run_dir} to resume")
     if trainer.is_global_zero: save_encoder(encoder, run_dir/'encoder.safetensors', **record)
     return finished_encoder(run_dir)
-
-_finished = lambda final, run_dir: finished_encoder(run_dir)  # the name the DP trainer of `sslmem.downstream` still uses
 
 # %% ../nbs/04_train.ipynb #ccb9a9b8
 def train_pair(dataset:ImageData, # the training split the splits were made from
