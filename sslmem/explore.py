@@ -89,7 +89,7 @@ def thumbnail_label(key:int, # the image's index in the run's score table
                    )->str: # HTML
     "A thumbnail's label: index, class and score m to 3 decimals, on lines that wrap instead of being cut."
     style = 'font-size:13px; line-height:1.35; text-align:center; white-space:normal; overflow-wrap:anywhere'
-    return f"<div style='{style}'><b>#{key}</b> {html.escape(class_name)}<br>m {score:+.3f}</div>"
+    return f"<div style='{style}'><b>#{key}</b> · {html.escape(class_name)}<br>m {score:+.3f}</div>"
 
 # %% ../nbs/11_explore.ipynb #4e5697f1
 ORDERS = {'most memorized': ('mem', False), 'least memorized': ('mem', True), 'index': ('index', True)}
@@ -100,14 +100,15 @@ class Explorer:
         self.run = run if isinstance(run, Run) else open_run(run)
         self.page_size, self.ncols, self.thumb, self.page = page_size, ncols, thumb, 0
         subsets = ['all'] + [s for s in ('candidate', 'shared', 'independent', 'extra') if s in set(self.run.scores.subset)]
-        self.subset = widgets.Dropdown(options=subsets, value=subsets[1] if len(subsets) > 1 else 'all', description='subset')
-        self.order = widgets.Dropdown(options=list(ORDERS), value='most memorized', description='order')
-        self.prev, self.next = widgets.Button(description='◀ previous'), widgets.Button(description='next ▶')
+        narrow = dict(layout=widgets.Layout(width='220px'), style=dict(description_width='50px'))
+        self.subset = widgets.Dropdown(options=subsets, value=subsets[1] if len(subsets) > 1 else 'all', description='subset', **narrow)
+        self.order = widgets.Dropdown(options=list(ORDERS), value='most memorized', description='order', **narrow)
+        self.prev, self.next = (widgets.Button(description=d, layout=widgets.Layout(width='110px')) for d in ('◀ previous', 'next ▶'))
         self.status, self.grid, self.detail = widgets.HTML(), widgets.GridBox(), widgets.Output()
         self.grid.layout = widgets.Layout(grid_template_columns=f'repeat({ncols}, {thumb + 24}px)')
         for w in (self.subset, self.order): w.observe(lambda change: self._reset(), names='value')
         self.prev.on_click(lambda b: self._turn(-1)); self.next.on_click(lambda b: self._turn(1))
-        self.widget = widgets.VBox([widgets.HBox([self.subset, self.order, self.prev, self.next, self.status]), self.grid, self.detail])
+        self.widget = widgets.VBox([widgets.HBox([self.subset, self.order, self.prev, self.next]), self.status, self.grid, self.detail])
         self._refresh()
 
     def _ipython_display_(self):
@@ -137,7 +138,9 @@ def _turn(self:Explorer, step:int):
 def _cell(self:Explorer, key:int, image:torch.Tensor, label:int, score:float)->widgets.VBox:
     "One thumbnail: the image, its label (index, class, score) and a button that selects it."
     width = widgets.Layout(width=f'{self.thumb + 20}px', height='auto')
-    text = widgets.HTML(thumbnail_label(key, self.run.class_name(label), score), layout=width)
+    name = self.run.class_name(label)
+    text = widgets.HTML(thumbnail_label(key, name, score), layout=width,
+                        tooltip=f'image #{key}, class {name}, memorization score m = {score:+.3f}')
     button = widgets.Button(description='show', tooltip=f'the views and per-layer scores of #{key}', layout=width)
     button.on_click(lambda b: self.select(key))
     return widgets.VBox([widgets.Image(value=thumbnail(image, self.thumb), format='png'), text, button])
@@ -161,18 +164,19 @@ def _picture(ax, image:torch.Tensor, title:str):
 
 def _layer_bars(ax, per_layer:pd.DataFrame):
     ax.barh(per_layer.layer, per_layer.mem_raw, color=['C1' if v > 0 else 'C0' for v in per_layer.mem_raw])
-    ax.invert_yaxis(); ax.axvline(0, color='grey', lw=0.8); ax.tick_params(labelsize=11); ax.margins(x=0.35)
+    ax.invert_yaxis(); ax.axvline(0, color='grey', lw=0.8); ax.tick_params(labelsize=11); ax.locator_params(axis='x', nbins=4)
+    reach = 1.9 * max(per_layer.mem_raw.abs().max(), 1e-6); ax.set_xlim(-reach, reach)  # room for the values on both sides
     for y, v in enumerate(per_layer.mem_raw): ax.annotate(f'{v:+.4f}', (v, y), xytext=(4 if v >= 0 else -4, 0), textcoords='offset points',
                                                       ha='left' if v >= 0 else 'right', va='center', fontsize=11)
-    ax.set_xlabel('m_raw = L_align(g) − L_align(f) at this layer', fontsize=11); ax.set_title('score at each layer (LayerMem)', fontsize=12)
+    ax.set_xlabel('m_raw = L_align(g) − L_align(f)', fontsize=11); ax.set_title('score at each layer (LayerMem)', fontsize=12)
 
 def detail_figure(run:Run, key:int, views:torch.Tensor, per_layer:pd.DataFrame):
     "A matplotlib figure of an image with its class, subset and score, its first views and its score per layer."
     import matplotlib.pyplot as plt
     row, k = run.scores.set_index('index').loc[key], min(len(views), 7)
     cols = (k + 2) // 2  # the image and its views in two rows, the bars to their right
-    fig = plt.figure(figsize=(10, 4), layout='constrained')
-    grid = fig.add_gridspec(2, cols + 3)
+    fig = plt.figure(figsize=(8.6, 3.9), layout='constrained')  # 860 px: shown unscaled in JupyterLab
+    grid = fig.add_gridspec(2, cols + 4)
     for i, (image, title) in enumerate(zip([run.images([key])[0].float() / 255, *views[:k]], ['image'] + [f'view {j + 1}' for j in range(k)])):
         _picture(fig.add_subplot(grid[i // cols, i % cols]), image, title)
     _layer_bars(fig.add_subplot(grid[:, cols:]), per_layer)

@@ -126,6 +126,7 @@ def test_every_page_loads_with_its_images(book, seen):
         assert shown['external'] == [], (page, shown['external'])  # the book reads offline
     images = sum(len(s['images']) for s in seen.values())
     assert images >= 40 and seen['data.html']['images']  # the notebooks' figures are in the book
+    assert any(src.endswith('explorer.png') for src, _ in seen['explore.html']['images'])  # and pictures the prose shows
 
 
 def test_every_internal_link_resolves(book, seen):

@@ -76,7 +76,7 @@ def test_thumbnail_labels_hold_index_class_and_score(out):
     for cell, (_, row) in zip(e.grid.children, scores.iterrows()):
         image, label, button = cell.children
         text = label.value
-        assert f"<b>#{row['index']}</b> {e.run.class_name(int(row['label']))}<br>" in text, text  # digits: the class is the digit
+        assert f"<b>#{row['index']}</b> · {e.run.class_name(int(row['label']))}<br>" in text, text  # digits: the class is the digit
         assert f"m {row['mem']:+.3f}</div>" in text, text  # three decimals, not two
         assert button.description == 'show' and str(row['index']) in button.tooltip
 
@@ -97,7 +97,7 @@ def test_labels_wrap_instead_of_being_cut(tmp_path):
         width, scroll, height, text = b.evaluate("(() => { const d = document.querySelector('#box > div');"
                                                  " return [d.clientWidth, d.scrollWidth, d.clientHeight, d.innerText]; })()")
     assert scroll <= width and height > 30, (width, scroll, height)  # wrapped onto lines, not cut at the edge
-    assert text.split() == ['#49999', 'automobile', 'm', '-0.988']
+    assert text.split() == ['#49999', '·', 'automobile', 'm', '-0.988']
 
 
 def test_detail_text_is_legible(out):

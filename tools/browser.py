@@ -107,6 +107,14 @@ class Browser:
             if time.monotonic() > deadline: raise BrowserError(f'timed out waiting for: {expression[:120]}')
             time.sleep(every)
 
+    def click(self, element: str) -> None:
+        "Click the middle of the element that the JavaScript expression `element` finds, with the mouse, as a user does."
+        x, y = self.evaluate(f"(() => {{ const e = {element}; e.scrollIntoView({{block: 'center'}}); const r = e.getBoundingClientRect();"
+                             " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+        for kind in ('mouseMoved', 'mousePressed', 'mouseReleased'):
+            self.call('Input.dispatchMouseEvent', session=True, type=kind, x=x, y=y, button='left' if kind != 'mouseMoved' else 'none',
+                      clickCount=1 if kind != 'mouseMoved' else 0)
+
     def screenshot(self, path, clip: dict | None = None) -> None:
         "A PNG of the viewport, or of `clip` (x, y, width, height in CSS pixels of the page)."
         params = dict(format='png', captureBeyondViewport=clip is not None)
