@@ -41,9 +41,13 @@ readme: $(STAMP)
 check-readme: $(STAMP)
 	$(BIN)/python tools/make_readme.py --check
 
-# the rendered site needs the quarto binary (https://quarto.org)
+# the rendered docs, without installing or downloading anything: where the quarto binary is on PATH, nbdev's
+# Quarto site; elsewhere an offline HTML book (Sphinx, MyST-NB) from the same processed notebooks and sidebar.
+# Both go to _docs/; the book ends by printing the path of its index page.
 docs: $(STAMP)
-	$(BIN)/nbdev-docs
+	@if command -v quarto >/dev/null 2>&1; then $(BIN)/nbdev-docs; \
+	else echo "quarto is not installed: building the offline book"; \
+	  OMP_NUM_THREADS=1 $(BIN)/python tools/make_book.py --workers $(NB_WORKERS); fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

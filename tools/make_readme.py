@@ -5,7 +5,7 @@ same job with nbdev's own processing of a notebook for the docs (hidden cells dr
 stripped, front matter made) and nbconvert's markdown exporter. With `--check` it writes nothing and
 fails when README.md is out of date, which CI runs.
 """
-import argparse, sys
+import argparse, posixpath, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,8 +35,20 @@ def readme_text(index: Path = ROOT / 'nbs' / 'index.ipynb') -> str:
     notebook = nbformat.from_dict(dict(nbformat=4, nbformat_minor=5, metadata={'language_info': {'name': 'python'}}, cells=cells))
     body, _ = MarkdownExporter().from_notebook_node(notebook)
     head = f"# {meta['title']}\n\n> {meta['description']}\n" if 'title' in meta else ''
-    text = head + '\n' + body.strip() + '\n'
+    text = head + '\n' + from_root(body.strip(), index.parent.relative_to(ROOT)) + '\n'
     return '\n'.join(line.rstrip() for line in text.splitlines()) + '\n'
+
+
+def from_root(markdown: str, folder: Path) -> str:
+    """Relative links of a notebook in `folder` as README.md at the root needs them: `00_data.ipynb` -> `nbs/00_data.ipynb`.
+
+    The index notebook links to chapters by their notebooks; quarto turns those links into the site's pages
+    (`data.html`), the offline book into its pages, and here they lead to the notebooks in a clone."""
+    def fix(m):
+        target = m[2]
+        if re.match(r'^([a-zA-Z][a-zA-Z0-9+.-]*:|#|/)', target): return m[0]
+        return f"{m[1]}{posixpath.normpath(posixpath.join(folder.as_posix(), target))}{m[3]}"
+    return re.sub(r'(\]\()([^)\s]+)(\))', fix, markdown)
 
 
 def main():
