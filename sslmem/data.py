@@ -9,7 +9,7 @@ __all__ = ['DATASETS', 'SUBSETS', 'SPLITS_FORMAT', 'ImageData', 'resize_images',
            'make_splits', 'atomic_write']
 
 # %% ../nbs/00_data.ipynb #83b5aa14
-import hashlib, json, os, sys, tempfile, pickle
+import gzip, hashlib, json, os, sys, tempfile, pickle, zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,6 +158,71 @@ def _load_stl10(root, split, download, verify):
     return ImageData(torch.from_numpy(ds.data), torch.from_numpy(ds.labels.astype(np.int64)), 'stl10', split,
                      list(ds.classes) if hasattr(ds, 'classes') else None)
 
+# %% ../nbs/00_data.ipynb #49ada81c
+_IDX = {'mnist': ('MNIST', None, None),  # torchvision's folder, the system's copy, the Debian package
+        'fashion_mnist': ('FashionMNIST', Path('/usr/share/datasets/fashion-mnist'), 'dataset-fashion-mnist')}
+
+def _open_idx(path, mode='rb'):
+    "Open an idx file, gzipped (known by its magic bytes) or not."
+    with open(path, 'rb') as f: gzipped = f.read(2) == b'\x1f\x8b'
+    return gzip.open(path, mode) if gzipped else open(path, mode)
+
+def _read_idx(path, ndim:int)->Tensor: # [N, H, W] uint8 images (ndim 3) or [N] labels (ndim 1)
+    "One idx file, gzipped or not, read by torchvision's parser."
+    import torchvision.datasets.mnist as tvm
+    read, what = (tvm.read_image_file, 'images') if ndim == 3 else (tvm.read_label_file, 'labels')
+    try:
+        with mock.patch.object(tvm, 'open', _open_idx, create=True): return read(str(path))
+    except (AssertionError, KeyError, RuntimeError, TypeError, ValueError, EOFError, OSError, zlib.error) as e:
+        why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise ValueError(f"{path} is not an idx file of {what} ({why})") from None
+
+# %% ../nbs/00_data.ipynb #4a18ae9c
+def _idx_files(folder:Path, split:str)->tuple:
+    "The images and labels files of `split` in `folder`, each gzipped or not (None where missing)."
+    prefix = 'train' if split == 'train' else 't10k'
+    def _one(kind): return next((f for f in (folder/f'{prefix}-{kind}-ubyte', folder/f'{prefix}-{kind}-ubyte.gz') if f.is_file()), None)
+    return _one('images-idx3'), _one('labels-idx1')
+
+def _find_idx(name, root, split)->tuple|None:
+    "`split`'s idx files from the first place that holds any: root in torchvision's layout, then the system's copy."
+    folder, system, _ = _IDX[name]
+    for place in [Path(root)/folder/'raw'] + ([system] if system else []):
+        images, labels = _idx_files(place, split)
+        if images and labels: return images, labels
+        if images or labels:
+            raise FileNotFoundError(f"{place} holds {(images or labels).name} but not the {'labels' if images else 'images'} that go with it")
+    return None
+
+def _idx_missing(name, root, split)->str:
+    "Where we looked for `split` of `name`, and the ways to get it."
+    folder, system, apt = _IDX[name]
+    prefix = 'train' if split == 'train' else 't10k'
+    where = f"{Path(root).resolve()/folder/'raw'}" + (f" or {system}" if system else "")
+    install = f"install Debian's package (apt-get install {apt}), " if apt else ""
+    return (f"{name} ({split}) was not found: looked for {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz] "
+            f"in {where}; {install}pass download=True (sslmem run: --download) to fetch it, "
+            f"or root= (--root) a folder holding {folder}/raw/")
+
+# %% ../nbs/00_data.ipynb #d04ff71d
+def _load_idx(name):
+    def _load(root, split, download, verify):
+        import torchvision.datasets as tvd
+        if split not in ('train', 'test'): raise ValueError(f"{name} has the splits 'train' and 'test', not {split!r}")
+        found = _find_idx(name, root, split)
+        if found is None and download:
+            getattr(tvd, _IDX[name][0])(str(root), train=split == 'train', download=True)  # into root/<folder>/raw
+            found = _find_idx(name, root, split)
+        if found is None: raise FileNotFoundError(_idx_missing(name, root, split))
+        images, labels = _read_idx(found[0], 3), _read_idx(found[1], 1)
+        classes = [str(d) for d in range(10)] if name == 'mnist' else list(tvd.FashionMNIST.classes)
+        if len(images) != len(labels):
+            raise ValueError(f"{found[0]} holds {len(images)} images but {found[1]} holds {len(labels)} labels")
+        if len(labels) and labels.max() >= len(classes):
+            raise ValueError(f"{found[1]} holds the label {int(labels.max())}; {name} has {len(classes)} classes")
+        return ImageData(images[:, None], labels, name, split, classes)
+    return _load
+
 # %% ../nbs/00_data.ipynb #f13396df
 def _read_image(path, size:int, channels:int)->Tensor:
     "One image file as a [channels, size, size] uint8 tensor."
@@ -191,15 +256,16 @@ def _load_folder(root, split, download, verify, size=32, channels=3, skip_bad=Fa
     return ImageData(torch.stack(images), torch.tensor(labels), 'folder', split, list(tree.classes))
 
 # %% ../nbs/00_data.ipynb #c8fc1068
-DATASETS = {'digits': _load_digits, 'cifar10': _load_cifar('cifar10'), 'cifar100': _load_cifar('cifar100'),
+DATASETS = {'digits': _load_digits, 'mnist': _load_idx('mnist'), 'fashion_mnist': _load_idx('fashion_mnist'),
+            'cifar10': _load_cifar('cifar10'), 'cifar100': _load_cifar('cifar100'),
             'svhn': _load_svhn, 'stl10': _load_stl10, 'folder': _load_folder}
 
-def load_dataset(name:str, # one of `DATASETS`: digits, cifar10, cifar100, svhn, stl10, folder
+def load_dataset(name:str, # one of `DATASETS`: digits, mnist, fashion_mnist, cifar10, cifar100, svhn, stl10, folder
                  root:str|Path|None=None, # folder holding the data set (default $SSLMEM_DATA or ./data)
                  split:str='train', # train, test (and svhn's extra, stl10's unlabeled; digits' all)
-                 download:bool=False, # let torchvision download a missing data set
+                 download:bool=False, # let torchvision download a missing data set (not digits, folder)
                  size:int|None=None, # resize every image to size x size
-                 verify:bool=True, # check torchvision's MD5 sums (False: only that the files exist)
+                 verify:bool=True, # check torchvision's MD5 sums (False: only that the files exist; idx files have none)
                  **kwargs, # for `folder`: size (default 32), channels (3 or 1), skip_bad
                 )->ImageData:
     "Load a data set as an `ImageData` of uint8 images [N, C, H, W] with integer labels."

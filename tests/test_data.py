@@ -1,11 +1,16 @@
 """Real data sets through sslmem.data's torchvision code, on fixture files in their real layouts."""
+import os
+from pathlib import Path
+from unittest import mock
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+import sslmem.data
 from sslmem.data import load_dataset, make_splits, Splits
-from fixtures import write_cifar, write_svhn, write_stl10, write_image_folder
+from fixtures import write_cifar, write_svhn, write_stl10, write_image_folder, write_idx
 
 
 @pytest.mark.parametrize('name', ['cifar10', 'cifar100'])
@@ -105,3 +110,102 @@ def test_image_folder_split_subfolders(tmp_path):
     assert len(load_dataset('folder', root=tmp_path, split='test')) == 2
     with pytest.raises(FileNotFoundError, match="no image folder for split 'val'"):
         load_dataset('folder', root=tmp_path, split='val')
+
+
+@pytest.mark.parametrize('name, folder', [('mnist', 'MNIST'), ('fashion_mnist', 'FashionMNIST')])
+@pytest.mark.parametrize('gz', [True, False])
+def test_idx_torchvision_layout(tmp_path, name, folder, gz):
+    written = write_idx(tmp_path / folder / 'raw', gz=gz)
+    for split in ('train', 'test'):
+        data = load_dataset(name, root=tmp_path, split=split)
+        images, labels = written[split]
+        assert data.images.dtype == torch.uint8 and data.images.shape == (len(images), 1, 28, 28)
+        assert torch.equal(data.images[:, 0], torch.from_numpy(images))
+        assert data.labels.tolist() == labels.tolist() and len(data.classes) == 10
+    assert load_dataset(name, root=tmp_path, size=16).images.shape == (7, 1, 16, 16)
+
+
+def test_idx_class_names(tmp_path):
+    write_idx(tmp_path / 'FashionMNIST' / 'raw')
+    write_idx(tmp_path / 'MNIST' / 'raw')
+    assert load_dataset('fashion_mnist', root=tmp_path).classes[:3] == ['T-shirt/top', 'Trouser', 'Pullover']
+    assert load_dataset('mnist', root=tmp_path).classes == [str(d) for d in range(10)]
+
+
+def no_system_copy(tmp_path):
+    "Pretend Debian's Fashion-MNIST is not installed."
+    return mock.patch.dict(sslmem.data._IDX, fashion_mnist=('FashionMNIST', tmp_path / 'not-installed', 'dataset-fashion-mnist'))
+
+
+def test_idx_falls_back_to_the_system_copy(tmp_path):
+    system = tmp_path / 'usr-share-datasets-fashion-mnist'
+    written = write_idx(system, seed=1)
+    with mock.patch.dict(sslmem.data._IDX, fashion_mnist=('FashionMNIST', system, 'dataset-fashion-mnist')):
+        data = load_dataset('fashion_mnist', root=tmp_path / 'empty', split='test')
+        assert torch.equal(data.images[:, 0], torch.from_numpy(written['test'][0]))
+        ours = write_idx(tmp_path / 'mine' / 'FashionMNIST' / 'raw', seed=2)  # root's copy comes first
+        assert torch.equal(load_dataset('fashion_mnist', root=tmp_path / 'mine').images[:, 0], torch.from_numpy(ours['train'][0]))
+
+
+def test_idx_missing_names_both_places_and_the_package(tmp_path):
+    with no_system_copy(tmp_path), pytest.raises(FileNotFoundError) as e:
+        load_dataset('fashion_mnist', root=tmp_path / 'nowhere')
+    message = str(e.value)
+    for part in [str((tmp_path / 'nowhere' / 'FashionMNIST' / 'raw').resolve()), str(tmp_path / 'not-installed'),
+                 'apt-get install dataset-fashion-mnist', 'train-images-idx3-ubyte', 'download=True', '--download', '--root']:
+        assert part in message, part
+    with pytest.raises(FileNotFoundError) as e: load_dataset('mnist', root=tmp_path / 'nowhere', split='test')
+    assert 'MNIST/raw' in str(e.value) and 't10k-labels-idx1-ubyte' in str(e.value) and 'apt-get' not in str(e.value)
+
+
+def test_idx_damaged_files_are_named(tmp_path):
+    raw = tmp_path / 'MNIST' / 'raw'
+    write_idx(raw, gz=False)
+    images = raw / 'train-images-idx3-ubyte'
+    images.write_bytes(images.read_bytes()[:-10])  # truncated
+    with pytest.raises(ValueError, match='train-images-idx3-ubyte is not an idx file of images'):
+        load_dataset('mnist', root=tmp_path)
+    (raw / 't10k-labels-idx1-ubyte').unlink()
+    with pytest.raises(FileNotFoundError, match='holds t10k-images-idx3-ubyte but not the labels'):
+        load_dataset('mnist', root=tmp_path, split='test')
+
+
+def test_idx_download_goes_through_torchvision(tmp_path):
+    "download=True asks torchvision to fetch the files into root/<folder>/raw, then reads them like any others."
+    import torchvision.datasets as tvd
+    written = {}
+    def fake_download(ds): written.update(write_idx(ds.raw_folder, gz=False))  # what torchvision's download leaves
+    with no_system_copy(tmp_path), mock.patch.object(tvd.MNIST, 'download', fake_download):
+        data = load_dataset('fashion_mnist', root=tmp_path, download=True)
+    assert torch.equal(data.images[:, 0], torch.from_numpy(written['train'][0]))
+
+
+DEBIAN_FASHION = Path('/usr/share/datasets/fashion-mnist')
+
+
+@pytest.fixture
+def debian_fashion():
+    "The real files of Debian's dataset-fashion-mnist: skipped with the reason where missing, but never under CI."
+    if (DEBIAN_FASHION / 'train-images-idx3-ubyte.gz').exists(): return DEBIAN_FASHION
+    reason = f"Fashion-MNIST is not installed in {DEBIAN_FASHION} (apt-get install dataset-fashion-mnist)"
+    if os.environ.get('CI') == 'true': pytest.fail(f"{reason}; CI installs it (.ci/run) and must run this test")
+    pytest.skip(reason)
+
+
+def test_fashion_mnist_real_files(debian_fashion, tmp_path):
+    train = load_dataset('fashion_mnist', root=tmp_path)
+    test = load_dataset('fashion_mnist', root=tmp_path, split='test', size=16)
+    assert (len(train), train.size, len(test), test.size) == (60000, (28, 28), 10000, (16, 16))
+    assert train.labels.bincount().tolist() == [6000] * 10 and test.labels.bincount().tolist() == [1000] * 10
+    assert abs(train.images.float().mean().item() / 255 - 0.2860) < 5e-4  # the published mean grey level
+    assert train.classes[-1] == 'Ankle boot'
+
+
+def test_fashion_mnist_real_files_in_torchvision_layout(debian_fashion, tmp_path):
+    "The same files copied into root/FashionMNIST/raw, gzipped or not, read the same."
+    import gzip
+    raw = tmp_path / 'FashionMNIST' / 'raw'
+    raw.mkdir(parents=True)
+    for f in debian_fashion.glob('t10k-*.gz'): (raw / f.stem).write_bytes(gzip.decompress(f.read_bytes()))
+    ours = load_dataset('fashion_mnist', root=tmp_path, split='test')
+    assert torch.equal(ours.images, load_dataset('fashion_mnist', root=tmp_path / 'empty', split='test').images)
