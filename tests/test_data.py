@@ -10,7 +10,7 @@ from PIL import Image
 
 import sslmem.data
 from sslmem.data import load_dataset, make_splits, Splits
-from fixtures import write_cifar, write_svhn, write_stl10, write_image_folder, write_idx
+from fixtures import write_cifar, write_svhn, write_stl10, write_image_folder, write_idx, poison_pickle
 
 
 @pytest.mark.parametrize('name', ['cifar10', 'cifar100'])
@@ -38,6 +38,7 @@ def test_cifar_md5_is_checked_by_default(tmp_path):
 def test_missing_dataset_says_where_and_how(tmp_path):
     with pytest.raises(FileNotFoundError) as e: load_dataset('cifar100', root=tmp_path / 'nowhere')
     assert 'cifar-100-python/' in str(e.value) and 'download=True' in str(e.value) and 'nowhere' in str(e.value)
+    assert 'download=True (sslmem run: --download)' in str(e.value) and 'root= (--root)' in str(e.value)
 
 
 def test_svhn_layout(tmp_path):
@@ -90,7 +91,8 @@ def test_image_folder_bad_files_fail_or_skip(tmp_path):
     (tmp_path / 'dog' / 'truncated.png').write_bytes(good[:len(good) // 2])
     with pytest.raises(ValueError) as e: load_dataset('folder', root=tmp_path)
     message = str(e.value)
-    assert '2 of 8 files' in message and 'empty.png' in message and 'truncated.png' in message and 'skip_bad=True' in message
+    assert '2 of 8 files' in message and 'empty.png' in message and 'truncated.png' in message
+    assert 'pass skip_bad=True (sslmem run: --skip-bad)' in message
     with pytest.warns(UserWarning, match='skipped 2 of 8'):
         data = load_dataset('folder', root=tmp_path, skip_bad=True)
     assert len(data) == 6
@@ -209,3 +211,88 @@ def test_fashion_mnist_real_files_in_torchvision_layout(debian_fashion, tmp_path
     for f in debian_fashion.glob('t10k-*.gz'): (raw / f.stem).write_bytes(gzip.decompress(f.read_bytes()))
     ours = load_dataset('fashion_mnist', root=tmp_path, split='test')
     assert torch.equal(ours.images, load_dataset('fashion_mnist', root=tmp_path / 'empty', split='test').images)
+
+
+@pytest.mark.parametrize('name, target', [('cifar10', 'cifar-10-batches-py/data_batch_2'), ('cifar10', 'cifar-10-batches-py/batches.meta'),
+                                          ('cifar100', 'cifar-100-python/train'), ('cifar100', 'cifar-100-python/meta')])
+def test_cifar_pickled_code_never_runs(tmp_path, name, target):
+    "A batch whose unpickling would run code (here: write a marker file) is refused, with verify=False too."
+    write_cifar(tmp_path / 'data', name)
+    marker = tmp_path / 'pickled-code-ran'
+    poison_pickle(tmp_path / 'data' / target, marker)
+    for verify in (False, True):
+        with pytest.raises((ValueError, FileNotFoundError)) as e:
+            load_dataset(name, root=tmp_path / 'data', verify=verify)
+        assert not marker.exists(), 'unpickling ran code'
+    with pytest.raises(ValueError) as e: load_dataset(name, root=tmp_path / 'data', verify=False)
+    assert target.split('/')[-1] in str(e.value) and 'holds a pickled builtins.exec: refused' in str(e.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize('suffix', ['png', 'tif'])
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path, suffix):
+    (tmp_path / 'grey').mkdir()
+    levels = np.arange(256).reshape(16, 16)
+    im = Image.fromarray((levels * 257).astype(np.uint16 if suffix == 'png' else np.int32))  # I;16 / I
+    im.save(tmp_path / 'grey' / f'gradient.{suffix}')
+    with Image.open(tmp_path / 'grey' / f'gradient.{suffix}') as back: assert back.mode == ('I;16' if suffix == 'png' else 'I')
+    grey = load_dataset('folder', root=tmp_path, size=16, channels=1).images[0, 0]
+    assert grey.tolist() == levels.tolist()  # 65535 -> 255, 257 -> 1: every level kept
+    rgb = load_dataset('folder', root=tmp_path, size=16).images[0]
+    assert (rgb == grey).all()
+
+
+def test_long_strip_costs_its_pixels_not_its_aspect_ratio(tmp_path):
+    "A 1 x 600,000 PNG (1.8 KB) is cropped to its central square before resizing; it loads at once."
+    (tmp_path / 'strip').mkdir()
+    Image.new('RGB', (600_000, 1), (200, 100, 50)).save(tmp_path / 'strip' / 'strip.png')
+    assert (tmp_path / 'strip' / 'strip.png').stat().st_size < 4000
+    import torchvision.transforms.v2.functional as TF
+    resize, seen = TF.resize, []
+    def spy(x, *args, **kwargs): seen.append(tuple(x.shape)); return resize(x, *args, **kwargs)
+    with mock.patch.object(TF, 'resize', spy):
+        data = load_dataset('folder', root=tmp_path, size=32)
+    assert seen == [(3, 1, 1)]  # the old code resized the whole strip, to 3 x 32 x 19,200,000
+    assert data.images.shape == (1, 3, 32, 32) and data.images[0, :, 0, 0].tolist() == [200, 100, 50]
+
+
+def test_max_pixels_refuses_from_the_header(tmp_path):
+    (tmp_path / 'strip').mkdir()
+    Image.new('L', (600_000, 1), 7).save(tmp_path / 'strip' / 'strip.png')
+    write_image_folder(tmp_path, sizes=((40, 30),), classes=('cat',))
+    from PIL import ImageFile
+    load, decoded = ImageFile.ImageFile.load, []
+    def spy(self): decoded.append(self.size); return load(self)
+    with mock.patch.object(ImageFile.ImageFile, 'load', spy), pytest.raises(ValueError) as e:
+        load_dataset('folder', root=tmp_path, max_pixels=100_000)
+    assert decoded == [(40, 30)]  # the strip was refused from its header, never decoded
+    message = str(e.value)
+    assert '1 of 2 files' in message and 'strip.png (600000 x 1 = 600,000 pixels, more than max_pixels=100,000' in message
+    assert 'raise max_pixels= (sslmem run: --max-pixels) to read it' in message
+    with pytest.warns(UserWarning, match='skipped 1 of 2'):
+        assert len(load_dataset('folder', root=tmp_path, max_pixels=100_000, skip_bad=True)) == 1
+    assert Image.MAX_IMAGE_PIXELS == 89_478_485  # PIL's own limit is left as it was
+
+
+def test_max_pixels_can_be_raised_past_pils_limit(tmp_path):
+    "max_pixels is the one limit: raised, it lets through what PIL alone refuses (more than twice its limit)."
+    (tmp_path / 'big').mkdir()
+    Image.new('L', (300, 100), 9).save(tmp_path / 'big' / 'wide.png')
+    with mock.patch.object(Image, 'MAX_IMAGE_PIXELS', 10_000):
+        with pytest.raises(Image.DecompressionBombError): Image.open(tmp_path / 'big' / 'wide.png')
+        with pytest.raises(ValueError, match='30,000 pixels, more than max_pixels=10,000'): load_dataset('folder', root=tmp_path)
+        assert load_dataset('folder', root=tmp_path, max_pixels=30_000, size=8).images.unique().tolist() == [9]
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(size=0), 'size= (sslmem run: --size) must be a positive whole number of pixels, not 0'),
+    (dict(size=2.5), 'size= (sslmem run: --size)'),
+    (dict(max_pixels=-1), 'max_pixels= (sslmem run: --max-pixels) must be a positive whole number'),
+])
+def test_bad_sizes_are_refused_before_loading(kwargs, message):
+    with pytest.raises(ValueError, match=message.replace('(', '\\(').replace(')', '\\)')):
+        load_dataset('digits', **kwargs)
+
+
+def test_folder_without_root_names_both_spellings():
+    with pytest.raises(ValueError, match='needs root= \\(sslmem run: --root\\)'): load_dataset('folder')
