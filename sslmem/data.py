@@ -9,10 +9,11 @@ __all__ = ['DATASETS', 'SUBSETS', 'TEMPORARY_SUFFIX', 'SPLITS_FORMAT', 'ImageDat
            'show_images', 'Splits', 'make_splits', 'atomic_write']
 
 # %% ../nbs/00_data.ipynb #83b5aa14
-import hashlib, json, os, sys, tempfile, pickle
+import gzip, hashlib, json, numbers, os, sys, tempfile, pickle, warnings, zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
 import numpy as np
@@ -118,7 +119,31 @@ def _torchvision_dataset(name, dataset_cls, root, download, verify, **kwargs):
         if download: raise
         raise FileNotFoundError(
             f"{name} was not found (or is corrupted) under {Path(root).resolve()}: expected {_WHERE[name]} there. "
-            f"Pass download=True to fetch it, or root= the folder that holds it.") from e
+            f"Pass download=True (sslmem run: --download) to fetch it, or root= (--root) the folder that holds it.") from e
+
+# %% ../nbs/00_data.ipynb #6cc5b77d
+_ARRAY_GLOBALS = {('numpy', 'ndarray'), ('numpy', 'dtype'), ('_codecs', 'encode'),  # what pickled arrays name
+                  *((m, f) for m in ('numpy.core.multiarray', 'numpy._core.multiarray') for f in ('_reconstruct', 'scalar')),
+                  *((m, '_frombuffer') for m in ('numpy.core.numeric', 'numpy._core.numeric')),
+                  *(('builtins', t) for t in ('set', 'frozenset', 'bytearray', 'complex'))}
+
+class _ArrayUnpickler(pickle.Unpickler):
+    "Builds builtin containers and scalars and numpy arrays; refuses every other global, which could run code."
+    def __init__(self, file, **kwargs): super().__init__(file, **kwargs); self.source = getattr(file, 'name', 'a pickle')
+    def find_class(self, module, name):
+        if ({'__builtin__': 'builtins'}.get(module, module), name) in _ARRAY_GLOBALS: return super().find_class(module, name)
+        raise ValueError(f"{self.source} holds a pickled {module}.{name}: refused, since unpickling it could run code "
+                         f"(a CIFAR batch holds only dicts, lists, strings, numbers and numpy arrays)")
+
+def _safe_pickle_load(file, **kwargs):
+    "`pickle.load` through `_ArrayUnpickler`: what CIFAR's batches hold, and nothing that runs."
+    return _ArrayUnpickler(file, **kwargs).load()
+
+@contextmanager
+def _safe_cifar_pickle():
+    "Make torchvision's CIFAR reader unpickle through `_safe_pickle_load`."
+    import torchvision.datasets.cifar as tvc
+    with mock.patch.object(tvc, 'pickle', SimpleNamespace(load=_safe_pickle_load)): yield
 
 # %% ../nbs/00_data.ipynb #e8b19c93
 def _cifar_coarse(ds):
@@ -127,8 +152,8 @@ def _cifar_coarse(ds):
     files = ds.train_list if ds.train else ds.test_list
     coarse = []
     for fname, _ in files:
-        with open(folder/fname, 'rb') as f: coarse += pickle.load(f, encoding='latin1')['coarse_labels']
-    with open(folder/ds.meta['filename'], 'rb') as f: names = pickle.load(f, encoding='latin1')['coarse_label_names']
+        with open(folder/fname, 'rb') as f: coarse += _safe_pickle_load(f, encoding='latin1')['coarse_labels']
+    with open(folder/ds.meta['filename'], 'rb') as f: names = _safe_pickle_load(f, encoding='latin1')['coarse_label_names']
     return torch.tensor(coarse), names
 
 def _load_cifar(name):
@@ -136,7 +161,7 @@ def _load_cifar(name):
         import torchvision.datasets as tvd
         if split not in ('train', 'test'): raise ValueError(f"{name} has the splits 'train' and 'test', not {split!r}")
         cls = tvd.CIFAR10 if name == 'cifar10' else tvd.CIFAR100
-        ds = _torchvision_dataset(name, cls, root, download, verify, train=split == 'train')
+        with _safe_cifar_pickle(): ds = _torchvision_dataset(name, cls, root, download, verify, train=split == 'train')
         images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
         coarse, coarse_names = _cifar_coarse(ds) if name == 'cifar100' else (None, None)
         return ImageData(images, torch.tensor(ds.targets), name, split, list(ds.classes), coarse, coarse_names)
@@ -158,53 +183,150 @@ def _load_stl10(root, split, download, verify):
     return ImageData(torch.from_numpy(ds.data), torch.from_numpy(ds.labels.astype(np.int64)), 'stl10', split,
                      list(ds.classes) if hasattr(ds, 'classes') else None)
 
+# %% ../nbs/00_data.ipynb #49ada81c
+_IDX = {'mnist': ('MNIST', None, None),  # torchvision's folder, the system's copy, the Debian package
+        'fashion_mnist': ('FashionMNIST', Path('/usr/share/datasets/fashion-mnist'), 'dataset-fashion-mnist')}
+
+def _open_idx(path, mode='rb'):
+    "Open an idx file, gzipped (known by its magic bytes) or not."
+    with open(path, 'rb') as f: gzipped = f.read(2) == b'\x1f\x8b'
+    return gzip.open(path, mode) if gzipped else open(path, mode)
+
+def _read_idx(path, ndim:int)->Tensor: # [N, H, W] uint8 images (ndim 3) or [N] labels (ndim 1)
+    "One idx file, gzipped or not, read by torchvision's parser."
+    import torchvision.datasets.mnist as tvm
+    read, what = (tvm.read_image_file, 'images') if ndim == 3 else (tvm.read_label_file, 'labels')
+    try:
+        with mock.patch.object(tvm, 'open', _open_idx, create=True): return read(str(path))
+    except (AssertionError, KeyError, RuntimeError, TypeError, ValueError, EOFError, OSError, zlib.error) as e:
+        why = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        raise ValueError(f"{path} is not an idx file of {what} ({why})") from None
+
+# %% ../nbs/00_data.ipynb #4a18ae9c
+def _idx_files(folder:Path, split:str)->tuple:
+    "The images and labels files of `split` in `folder`, each gzipped or not (None where missing)."
+    prefix = 'train' if split == 'train' else 't10k'
+    def _one(kind): return next((f for f in (folder/f'{prefix}-{kind}-ubyte', folder/f'{prefix}-{kind}-ubyte.gz') if f.is_file()), None)
+    return _one('images-idx3'), _one('labels-idx1')
+
+def _find_idx(name, root, split)->tuple|None:
+    "`split`'s idx files from the first place that holds any: root in torchvision's layout, then the system's copy."
+    folder, system, _ = _IDX[name]
+    for place in [Path(root)/folder/'raw'] + ([system] if system else []):
+        images, labels = _idx_files(place, split)
+        if images and labels: return images, labels
+        if images or labels:
+            raise FileNotFoundError(f"{place} holds {(images or labels).name} but not the {'labels' if images else 'images'} that go with it")
+    return None
+
+def _idx_missing(name, root, split)->str:
+    "Where we looked for `split` of `name`, and the ways to get it."
+    folder, system, apt = _IDX[name]
+    prefix = 'train' if split == 'train' else 't10k'
+    where = f"{Path(root).resolve()/folder/'raw'}" + (f" or {system}" if system else "")
+    install = f"install Debian's package (apt-get install {apt}), " if apt else ""
+    return (f"{name} ({split}) was not found: looked for {prefix}-images-idx3-ubyte[.gz] and {prefix}-labels-idx1-ubyte[.gz] "
+            f"in {where}; {install}pass download=True (sslmem run: --download) to fetch it, "
+            f"or root= (--root) a folder holding {folder}/raw/")
+
+# %% ../nbs/00_data.ipynb #d04ff71d
+def _load_idx(name):
+    def _load(root, split, download, verify):
+        import torchvision.datasets as tvd
+        if split not in ('train', 'test'): raise ValueError(f"{name} has the splits 'train' and 'test', not {split!r}")
+        found = _find_idx(name, root, split)
+        if found is None and download:
+            getattr(tvd, _IDX[name][0])(str(root), train=split == 'train', download=True)  # into root/<folder>/raw
+            found = _find_idx(name, root, split)
+        if found is None: raise FileNotFoundError(_idx_missing(name, root, split))
+        images, labels = _read_idx(found[0], 3), _read_idx(found[1], 1)
+        classes = [str(d) for d in range(10)] if name == 'mnist' else list(tvd.FashionMNIST.classes)
+        if len(images) != len(labels):
+            raise ValueError(f"{found[0]} holds {len(images)} images but {found[1]} holds {len(labels)} labels")
+        if len(labels) and labels.max() >= len(classes):
+            raise ValueError(f"{found[1]} holds the label {int(labels.max())}; {name} has {len(classes)} classes")
+        return ImageData(images[:, None], labels, name, split, classes)
+    return _load
+
 # %% ../nbs/00_data.ipynb #f13396df
+_SIXTEEN_BIT = ('I;16', 'I;16L', 'I;16B', 'I;16N', 'I')  # PIL's modes for 16-bit grey (I: 32-bit ints, 16-bit in PNG)
+
+def _to_8bit(im):
+    "A 16-bit grey PIL image scaled to 8 bits (65535 -> 255); any other image unchanged."
+    if im.mode not in _SIXTEEN_BIT: return im
+    from PIL import Image
+    return Image.fromarray(np.clip(np.rint(np.asarray(im, dtype=np.float64) / 257), 0, 255).astype(np.uint8))
+
 def _read_image(path, size:int, channels:int)->Tensor:
-    "One image file as a [channels, size, size] uint8 tensor."
+    "One image file as a [channels, size, size] uint8 tensor: its central square, resized."
     from PIL import Image
     import torchvision.transforms.v2.functional as TF
-    with Image.open(path) as im:
+    with Image.open(path) as im:  # reads the header only; PIL checks the pixel count here
         im.draft('RGB', (size, size))  # lets JPEG decode a huge image at a fraction of its size
-        im = im.convert('RGB' if channels == 3 else 'L')
-        x = TF.pil_to_tensor(im)
-    x = TF.resize(x, size, antialias=True)
-    return TF.center_crop(x, size)
+        w, h = im.size; side = min(w, h)
+        left, top = round((w - side) / 2), round((h - side) / 2)
+        im = _to_8bit(im.crop((left, top, left + side, top + side)))
+        x = TF.pil_to_tensor(im.convert('RGB' if channels == 3 else 'L'))
+    return TF.resize(x, [size, size], antialias=True)
 
-def _load_folder(root, split, download, verify, size=32, channels=3, skip_bad=False):
-    import torchvision.datasets as tvd, warnings
+# %% ../nbs/00_data.ipynb #817490f6
+@contextmanager
+def _pixel_limit(max_pixels:int|None):
+    "PIL refuses, from the header, images of more than `max_pixels` pixels (None: PIL's own limit)."
     from PIL import Image
-    if root is None: raise ValueError("the 'folder' data set needs root= an ImageFolder tree (root/<class>/<image>)")
+    limit = Image.MAX_IMAGE_PIXELS if max_pixels is None else max_pixels
+    with mock.patch.object(Image, 'MAX_IMAGE_PIXELS', limit), warnings.catch_warnings():
+        warnings.simplefilter('error', Image.DecompressionBombWarning)  # PIL warns from 1x to 2x its limit
+        yield limit
+
+def _too_large(path, limit:int)->str:
+    "Why an image PIL refused is refused, from its header (read without the check, never decoded)."
+    from PIL import Image
+    with mock.patch.object(Image, 'MAX_IMAGE_PIXELS', None), Image.open(path) as im: w, h = im.size
+    return f"{path} ({w} x {h} = {w * h:,} pixels, more than max_pixels={limit:,}: raise max_pixels= (sslmem run: --max-pixels) to read it)"
+
+def _load_folder(root, split, download, verify, size=32, channels=3, skip_bad=False, max_pixels=None):
+    import torchvision.datasets as tvd
+    from PIL import Image
+    if root is None: raise ValueError("the 'folder' data set needs root= (sslmem run: --root) an ImageFolder tree (root/<class>/<image>)")
     root = Path(root)
     folder = root/split if (root/split).is_dir() else root
     if not folder.is_dir() or (folder == root and split not in ('train', 'all')):
         raise FileNotFoundError(f"no image folder for split {split!r}: looked for {root/split} and {root}")
     tree = tvd.ImageFolder(str(folder), loader=lambda p: p)  # list files only; decoding is ours
     images, labels, bad = [], [], []
-    for path, label in tree.samples:
-        try: images.append(_read_image(path, size, channels)); labels.append(label)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e: bad.append(f"{path} ({type(e).__name__}: {e})")
+    with _pixel_limit(max_pixels) as limit:
+        for path, label in tree.samples:
+            try: images.append(_read_image(path, size, channels)); labels.append(label)
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning): bad.append(_too_large(path, limit))
+            except (OSError, ValueError, SyntaxError) as e: bad.append(f"{path} ({type(e).__name__}: {e})")
     if bad and not skip_bad:
         raise ValueError(f"{len(bad)} of {len(tree.samples)} files in {folder} could not be read as images "
-                         f"(pass skip_bad=True to skip them):\n  " + "\n  ".join(bad))
+                         f"(pass skip_bad=True (sslmem run: --skip-bad) to skip them):\n  " + "\n  ".join(bad))
     if bad: warnings.warn(f"skipped {len(bad)} of {len(tree.samples)} files that could not be read as images")
     if not images: raise ValueError(f"no readable images in {folder}")
     return ImageData(torch.stack(images), torch.tensor(labels), 'folder', split, list(tree.classes))
 
 # %% ../nbs/00_data.ipynb #c8fc1068
-DATASETS = {'digits': _load_digits, 'cifar10': _load_cifar('cifar10'), 'cifar100': _load_cifar('cifar100'),
+DATASETS = {'digits': _load_digits, 'mnist': _load_idx('mnist'), 'fashion_mnist': _load_idx('fashion_mnist'),
+            'cifar10': _load_cifar('cifar10'), 'cifar100': _load_cifar('cifar100'),
             'svhn': _load_svhn, 'stl10': _load_stl10, 'folder': _load_folder}
 
-def load_dataset(name:str, # one of `DATASETS`: digits, cifar10, cifar100, svhn, stl10, folder
+def load_dataset(name:str, # one of `DATASETS`: digits, mnist, fashion_mnist, cifar10, cifar100, svhn, stl10, folder
                  root:str|Path|None=None, # folder holding the data set (default $SSLMEM_DATA or ./data)
                  split:str='train', # train, test (and svhn's extra, stl10's unlabeled; digits' all)
-                 download:bool=False, # let torchvision download a missing data set
+                 download:bool=False, # let torchvision download a missing data set (not digits, folder)
                  size:int|None=None, # resize every image to size x size
-                 verify:bool=True, # check torchvision's MD5 sums (False: only that the files exist)
+                 verify:bool=True, # check torchvision's MD5 sums (False: only that the files exist; idx files have none)
+                 max_pixels:int|None=None, # folder: refuse larger images, from their header (None: PIL's limit)
                  **kwargs, # for `folder`: size (default 32), channels (3 or 1), skip_bad
                 )->ImageData:
     "Load a data set as an `ImageData` of uint8 images [N, C, H, W] with integer labels."
     if name not in DATASETS: raise ValueError(f"unknown data set {name!r}; choose one of {sorted(DATASETS)}")
-    if name == 'folder' and size is not None: kwargs['size'] = size
+    for arg, flag, value in (('size', '--size', size), ('max_pixels', '--max-pixels', max_pixels)):
+        if value is not None and (not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1):
+            raise ValueError(f"{arg}= (sslmem run: {flag}) must be a positive whole number of pixels, not {value!r}")
+    if name == 'folder': kwargs.update(max_pixels=max_pixels, **({} if size is None else dict(size=size)))
     if root is None and name != 'folder': root = os.environ.get('SSLMEM_DATA', 'data')
     data = DATASETS[name](root, split, download, verify, **kwargs)
     if size is not None and data.size != (size, size):

@@ -77,3 +77,40 @@ def write_image_folder(root, sizes=((40, 30), (20, 50), (32, 32)), classes=('cat
             Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(p)
             paths.append(p)
     return paths
+
+
+def _idx_bytes(array):
+    "An idx file's bytes: magic (0, 0, type 0x08 = uint8, number of dimensions), big-endian int32 sizes, the data."
+    import struct
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    return struct.pack('>BBBB', 0, 0, 0x08, array.ndim) + struct.pack(f'>{array.ndim}I', *array.shape) + array.tobytes()
+
+
+def write_idx(folder, n=(7, 5), size=(28, 28), gz=True, n_classes=10, seed=0):
+    "The four idx files of MNIST/Fashion-MNIST in `folder` (gzipped or not): n train and test images. Returns what was written."
+    import gzip
+    rng, written = _rng(seed), {}
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, prefix, count in (('train', 'train', n[0]), ('test', 't10k', n[1])):
+        images = rng.integers(0, 256, (count, *size), dtype=np.uint8)
+        labels = rng.integers(0, n_classes, count, dtype=np.uint8)
+        for kind, array in (('images-idx3', images), ('labels-idx1', labels)):
+            data, name = _idx_bytes(array), f'{prefix}-{kind}-ubyte'
+            if gz: (folder / f'{name}.gz').write_bytes(gzip.compress(data))
+            else: (folder / name).write_bytes(data)
+        written[split] = (images, labels)
+    return written
+
+
+class _WritesMarker:
+    "Unpickling this runs code: it writes `marker`. A stand-in for a malicious pickle."
+    def __init__(self, marker): self.marker = str(marker)
+    def __reduce__(self): return exec, (f"open({self.marker!r}, 'w').write('pickled code ran')",)
+
+
+def poison_pickle(path, marker):
+    "Add to the pickled dict at `path` (a file a fixture wrote) an object whose unpickling writes `marker`."
+    with open(path, 'rb') as f: entry = pickle.load(f)
+    entry['payload'] = _WritesMarker(marker)
+    with open(path, 'wb') as f: pickle.dump(entry, f)
