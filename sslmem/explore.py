@@ -85,11 +85,13 @@ def image_detail(run:Run, key:int, n_views:int|None=None)->tuple:
 # %% ../nbs/11_explore.ipynb #b7c2e1a4
 def thumbnail_label(key:int, # the image's index in the run's score table
                     class_name:str, # the image's class
-                    score:float, # its memorization score m
+                    score:float, # its memorization score m (the mean over the run's pairs)
+                    spread:float|None=None, # the standard deviation of m over the pairs (None or NaN: one pair)
                    )->str: # HTML
-    "A thumbnail's label: index, class and score m to 3 decimals, on lines that wrap instead of being cut."
+    "A thumbnail's label: index, class and score m to 3 decimals (± its spread over pairs), on lines that wrap instead of being cut."
     style = 'font-size:13px; line-height:1.35; text-align:center; white-space:normal; overflow-wrap:anywhere'
-    return f"<div style='{style}'><b>#{key}</b> · {html.escape(class_name)}<br>m {score:+.3f}</div>"
+    spread = '' if spread is None or pd.isna(spread) else f" ± {spread:.3f}"
+    return f"<div style='{style}'><b>#{key}</b> · {html.escape(class_name)}<br>m {score:+.3f}{spread}</div>"
 
 # %% ../nbs/11_explore.ipynb #4e5697f1
 ORDERS = {'most memorized': ('mem', False), 'least memorized': ('mem', True), 'index': ('index', True)}
@@ -135,11 +137,11 @@ def _turn(self:Explorer, step:int):
 
 # %% ../nbs/11_explore.ipynb #a57a3f45
 @patch
-def _cell(self:Explorer, key:int, image:torch.Tensor, label:int, score:float)->widgets.VBox:
-    "One thumbnail: the image, its label (index, class, score) and a button that selects it."
+def _cell(self:Explorer, key:int, image:torch.Tensor, label:int, score:float, spread:float|None=None)->widgets.VBox:
+    "One thumbnail: the image, its label (index, class, score and its spread over pairs) and a button that selects it."
     width = widgets.Layout(width=f'{self.thumb + 20}px', height='auto')
     name = self.run.class_name(label)
-    text = widgets.HTML(thumbnail_label(key, name, score), layout=width,
+    text = widgets.HTML(thumbnail_label(key, name, score, spread), layout=width,
                         tooltip=f'image #{key}, class {name}, memorization score m = {score:+.3f}')
     button = widgets.Button(description='show', tooltip=f'the views and per-layer scores of #{key}', layout=width)
     button.on_click(lambda b: self.select(key))
@@ -151,7 +153,7 @@ def _refresh(self:Explorer):
     rows = self.rows()
     shown = rows.iloc[self.page * self.page_size:(self.page + 1) * self.page_size]
     images = self.run.images(shown['index'])
-    self.grid.children = [self._cell(int(r['index']), im, int(r['label']), r['mem']) for im, (_, r) in zip(images, shown.iterrows())]
+    self.grid.children = [self._cell(int(r['index']), im, int(r['label']), r['mem'], r.get('mem_sd')) for im, (_, r) in zip(images, shown.iterrows())]
     self.status.value = f"{len(rows)} images, page {self.page + 1} of {max(1, -(-len(rows) // self.page_size))}"
 
 # %% ../nbs/11_explore.ipynb #275d71fd
@@ -180,8 +182,9 @@ def detail_figure(run:Run, key:int, views:torch.Tensor, per_layer:pd.DataFrame):
     for i, (image, title) in enumerate(zip([run.images([key])[0].float() / 255, *views[:k]], ['image'] + [f'view {j + 1}' for j in range(k)])):
         _picture(fig.add_subplot(grid[i // cols, i % cols]), image, title)
     _layer_bars(fig.add_subplot(grid[:, cols:]), per_layer)
+    spread = '' if pd.isna(row.get('mem_sd', np.nan)) else f" ± {row.mem_sd:.3f} over {run.summary.get('reliability', {}).get('pairs', '?')} pairs"
     fig.suptitle(f"#{key}, class {run.class_name(int(row.label))}, {row.subset} ({SUBSETS.get(row.subset, row.subset)}): "
-                 f"m {row.mem:+.3f}", fontsize=13)
+                 f"m {row.mem:+.3f}{spread}", fontsize=13)
     return fig
 
 def _png(fig)->bytes:

@@ -7,10 +7,10 @@ Docs: https://sslmem.github.io/sslmem/runs.html.md"""
 # %% auto #0
 __all__ = ['TRAIN_FORMAT', 'TRAIN_FILES', 'RUN_FILES', 'RUN_FORMAT', 'SCORE_COLUMNS', 'run_config', 'own_files',
            'temporary_files', 'has_trained', 'mark_failed', 'claim_folder', 'read_history', 'finished_encoder',
-           'Terminated', 'stop_on_sigterm', 'file_digest', 'read_run', 'load_run_data']
+           'Terminated', 'stop_on_sigterm', 'Progress', 'file_digest', 'read_run', 'load_run_data']
 
 # %% ../nbs/03a_runs.ipynb #49356cf4
-import hashlib, json, os, shutil, signal, threading, time
+import hashlib, io, json, math, os, shutil, signal, sys, threading, time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -150,6 +150,52 @@ def stop_on_sigterm():
     previous = signal.signal(signal.SIGTERM, _raise)
     try: yield
     finally: signal.signal(signal.SIGTERM, previous)
+
+# %% ../nbs/03a_runs.ipynb #648c6eb6
+class Progress:
+    "A progress bar (tqdm) in a terminal or notebook; on a log, a plain line every tenth of the work."
+    def __init__(self, total:int, # units of work in all
+                 desc:str, # what is being done, e.g. 'training f'
+                 unit:str='it', # e.g. 'epoch', 'image'
+                 enabled:bool=True, # False: show nothing
+                 initial:int=0, # units already done (a resumed run)
+                 stream=None, # where to write (default: stderr)
+                ):
+        self.total, self.desc, self.unit, self.done, self.enabled = total, desc, unit, initial, enabled
+        self.stream = stream or sys.stderr
+        self.bar, self._next_line = None, None
+        if not enabled: return
+        if _interactive(self.stream):
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, initial=initial, desc=desc, unit=unit, file=self.stream, dynamic_ncols=True)
+        else:
+            self._step = max(1, math.ceil(total / 10))
+            self._next_line = (initial // self._step + 1) * self._step
+            self._print(f"{desc}: {total} {unit}s" + (f", from {initial}" if initial else ''))
+
+    def update(self, n:int=1, **postfix):
+        "`n` more units done; `postfix` values (loss, accuracy...) shown beside the bar or line."
+        if not self.enabled: return
+        self.done += n
+        shown = ', '.join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in postfix.items() if v is not None)
+        if self.bar is not None:
+            self.bar.update(n)
+            if shown: self.bar.set_postfix_str(shown, refresh=False)
+        elif self.done >= self._next_line or self.done == self.total:
+            self._print(f"{self.desc}: {self.done}/{self.total} {self.unit}s" + (f" ({shown})" if shown else ''))
+            self._next_line = (self.done // self._step + 1) * self._step
+
+    def close(self):
+        if self.bar is not None: self.bar.close()
+
+    def _print(self, line:str): print(f"[sslmem] {line}", file=self.stream, flush=True)
+
+def _interactive(stream)->bool:
+    "A terminal, or a Jupyter kernel (where tqdm draws a widget)."
+    try: from IPython import get_ipython
+    except ImportError: get_ipython = lambda: None
+    shell = get_ipython()
+    return (shell is not None and type(shell).__name__ == 'ZMQInteractiveShell') or (hasattr(stream, 'isatty') and stream.isatty())
 
 # %% ../nbs/03a_runs.ipynb #135edec7
 RUN_FORMAT = 'sslmem-run/2'

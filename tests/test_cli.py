@@ -236,3 +236,33 @@ def test_a_full_disk_is_one_line(tmp_path, capsys, monkeypatch):
     status = main(['run', '--out', str(tmp_path / 'out'), *QUICK, '--no-layers'])
     err = capsys.readouterr().err
     assert status == 1 and 'No space left on device' in err and 'Traceback' not in err, err
+
+
+def test_several_pairs(tmp_path):
+    "Three f/g pairs: the mean score and its spread per image, every pair's scores, and how reliable the ranking is."
+    import pandas as pd
+    out = tmp_path / 'pairs'
+    result = sslmem('run', '--out', str(out), '--pairs', '3', '--epochs', '20', '--limit', '400', '--width', '8', '--n-views', '4',
+                    '--no-layers', '--no-plots', '--no-progress')
+    assert result.returncode == 0, result.stderr
+    scores, by_pair = pd.read_csv(out / 'scores.csv'), pd.read_csv(out / 'scores_by_pair.csv')
+    assert {'mem_raw', 'mem', 'mem_sd'} <= set(scores.columns) and scores.mem_sd.notna().all()
+    assert {'pair', 'index', 'align_f', 'align_g', 'mem_raw'} <= set(by_pair.columns)
+    assert sorted(by_pair.pair.unique()) == [0, 1, 2] and len(by_pair) == 3 * len(scores)
+    mean = by_pair.groupby('index').mem_raw.mean()
+    assert (scores.set_index('index').mem_raw - mean).abs().max() < 1e-6
+    for name in ('f', 'g', 'pair1/f', 'pair1/g', 'pair2/f', 'pair2/g'):
+        assert (out / 'encoders' / name / 'encoder.safetensors').exists(), name
+    reliability = json.loads((out / 'summary.json').read_text())['reliability']
+    assert reliability['pairs'] == 3
+    for where in ('candidates', 'all'):
+        assert set(reliability[where]) >= {'one_pair', 'mean_of_pairs', 'pairs_for_0.8', 'pairs_for_0.9'}
+        assert -1 <= reliability[where]['one_pair'] <= 1
+    assert set(reliability['pairs_showing']) == {'S_C > S_S', 'S_I < S_S', 'S_C > S_E'}
+    # more pairs later: the three trained pairs are kept, two more are trained
+    before = (out / 'encoders' / 'pair2' / 'f' / 'encoder.safetensors').stat().st_mtime
+    more = sslmem('run', '--out', str(out), '--pairs', '5', '--epochs', '20', '--limit', '400', '--width', '8', '--n-views', '4',
+                  '--no-layers', '--no-plots', '--no-progress')
+    assert more.returncode == 0, more.stderr
+    assert (out / 'encoders' / 'pair2' / 'f' / 'encoder.safetensors').stat().st_mtime == before
+    assert json.loads((out / 'summary.json').read_text())['reliability']['pairs'] == 5

@@ -58,3 +58,36 @@ def test_screenshot(report, tmp_path):
     assert shot.exists()
     image = Image.open(shot).convert('L')
     assert image.size == (1100, 2400) and ImageStat.Stat(image).stddev[0] > 10  # a page with content, not a blank
+
+
+def rendered(report_path, profile):
+    return chromium('--window-size=1100,2400', '--dump-dom', report_path.as_uri(), profile=profile).stdout
+
+
+def test_the_conclusion_agrees_with_the_summary(report, tmp_path):
+    import json
+    summary = json.loads((report / 'summary.json').read_text())
+    dom = rendered(report / 'report.html', tmp_path / 'profile')
+    found = dict(re.findall(r'data-hypothesis="([^"]+)" data-held="(yes|no)"', dom.replace('&gt;', '>').replace('&lt;', '<')))
+    assert found == {h: 'yes' if t['p'] < 0.05 else 'no' for h, t in summary['tests'].items()}
+    assert dom.count('Held: ') + dom.count('Not shown: ') == 3
+    assert 'Not shown: ' in dom  # two epochs on 200 digits: the tests fail, and the page says so
+    assert 'Per-image scores from one f/g pair are not yet reliable' in dom
+    assert '0.0000' not in dom
+
+
+def test_every_table_fits_the_page(report, tmp_path):
+    boxes = re.findall(r'class="scroll" data-fits="(yes|no)"', rendered(report / 'report.html', tmp_path / 'profile'))
+    assert len(boxes) >= 4 and set(boxes) == {'yes'}, boxes
+
+
+def test_a_log_stays_short(tmp_path):
+    "Progress written to a file (not a terminal) is a few lines, not a bar redrawn thousands of times."
+    log = tmp_path / 'log'
+    with open(log, 'w') as fh:
+        result = subprocess.run([SSLMEM, 'run', '--out', str(tmp_path / 'out'), '--epochs', '50', '--limit', '300', '--width', '8',
+                                 '--n-views', '2'], stdout=fh, stderr=subprocess.STDOUT, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    text = log.read_text()
+    assert result.returncode == 0, text
+    assert len(text.splitlines()) < 100 and len(text.encode()) < 20_000, text
+    assert 'training f: 50/50 epochs' in text and 'training g: 50/50 epochs' in text and 'report.html' in text
