@@ -64,7 +64,8 @@ class Run:
     def encoders(self)->tuple:
         "f and g, loaded once from the run's checkpoints."
         if self._encoders is None:
-            self._encoders = tuple(load_encoder(self.path/'encoders'/name/'encoder.safetensors') for name in 'fg')
+            folder = Path(self.summary.get('encoders', self.path/'encoders'))  # `sslmem score --out` names the run's encoders
+            self._encoders = tuple(load_encoder(folder/name/'encoder.safetensors') for name in 'fg')
         return self._encoders
 
 def open_run(path:str|Path, train=None, test=None)->Run:

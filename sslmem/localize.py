@@ -29,6 +29,7 @@ from .models import Encoder, OUTPUT, layer_names, save_encoder
 from .memorization import memorization_scores
 from .probe import embed, image_batch, linear_probe
 from .train import train_encoder
+from .runs import shard_batches, sum_over_processes
 
 # %% ../nbs/06_localize.ipynb #2bcd0447
 def mem_ratio(align_f, # [N] L_align(f, x)
@@ -156,16 +157,16 @@ def unit_means(encoder:Encoder,
     x, layers, views = image_batch(images, 'measure'), _unit_layers(encoder, layers), views or SimCLRViews()
     keys = torch.arange(len(x)) if keys is None else torch.as_tensor(np.asarray(keys), dtype=torch.long)
     if keys.shape != (len(x),): raise ValueError(f"keys must have one entry per image ({len(x)}), got shape {tuple(keys.shape)}")
-    device, per_pass, means = encoder.mean.device, max(1, batch_size // n_views), {}
-    for start in range(0, len(x), per_pass):
-        batch = x[start:start + per_pass].to(device)
-        inputs = views(batch, n_views, seed, keys[start:start + per_pass].to(device)).flatten(0, 1)  # [K·B, C, H, W]
+    device, per_pass = encoder.mean.device, max(1, batch_size // n_views)
+    # one [N, U] table per layer, filled in place: no per-batch pieces left between the batches' large
+    # temporaries (they fragment the heap and grow the process) and no concatenation at the end
+    sizes = {l: u.shape[-1] for l, u in embed(encoder, x[:1].to(device), 1, layers, 'units').items()}
+    means = {l: torch.zeros(len(x), u) for l, u in sizes.items()}
+    for start, stop in shard_batches(len(x), per_pass):  # every batch, or this process's share of them
+        inputs = views(x[start:stop].to(device), n_views, seed, keys[start:stop].to(device)).flatten(0, 1)  # [K·B, C, H, W]
         for l, u in embed(encoder, inputs, len(inputs), layers, 'units').items():
-            # one [N, U] table per layer, filled in place: no per-batch pieces left between the batches'
-            # large temporaries (they fragment the heap and grow the process) and no concatenation at the end
-            if l not in means: means[l] = torch.empty(len(x), u.shape[-1])
-            means[l][start:start + len(batch)] = u.view(n_views, len(batch), -1).mean(0).cpu()
-    return means
+            means[l][start:stop] = u.view(n_views, stop - start, -1).mean(0).cpu()
+    return {l: sum_over_processes(m) for l, m in means.items()}
 
 # %% ../nbs/06_localize.ipynb #320cdbd7
 def _tidy(tables:dict)->pd.DataFrame:

@@ -27,6 +27,7 @@ from .augment import SimCLRViews, to_float
 from .data import ImageData, Splits, SUBSETS, show_images
 from .models import Encoder, OUTPUT, layer_outputs, load_encoder, read_record
 from .stats import cohens_d, seed_reliability, spearman_brown, runs_needed
+from .runs import shard_batches, sum_over_processes
 
 # %% ../nbs/05_memorization.ipynb #c1c023d6
 def view_distance(a:Tensor, # [..., D] flattened representations
@@ -132,16 +133,16 @@ def alignment_losses(encoders:dict, # {name: Encoder}, e.g. {'f': f, 'g': g}: al
     x, views, layers = _as_batch(images), views or SimCLRViews(), [OUTPUT] if layers is None else list(layers)
     keys = torch.as_tensor(_per_image(torch.arange(len(x)) if keys is None else keys, len(x), 'keys'), dtype=torch.long)
     _check_options(n_views, pair, batch_size)
-    losses = {name: {layer: [] for layer in layers} for name in encoders}
+    losses = {name: {layer: torch.zeros(len(x)) for layer in layers} for name in encoders}
     with _evaluating(encoders.values()), torch.inference_mode():
         _check_encoders(encoders, to_float(x[:1], views.size))
         device = next(iter(encoders.values())).mean.device  # views are made where the first encoder lives
-        for start in range(0, len(x), batch_size):
-            batch, batch_keys = x[start:start + batch_size].to(device), keys[start:start + batch_size].to(device)
+        for start, stop in shard_batches(len(x), batch_size):  # every batch, or this process's share of them
+            batch, batch_keys = x[start:stop].to(device), keys[start:stop].to(device)
             inputs = scoring_inputs(batch, batch_keys, n_views, pair, seed, views)
             for name, e in encoders.items():
-                for layer, a in _batch_alignment(e, inputs, len(batch), pair, layers, name).items(): losses[name][layer].append(a)
-    return {name: {layer: torch.cat(a) for layer, a in by_layer.items()} for name, by_layer in losses.items()}
+                for layer, a in _batch_alignment(e, inputs, len(batch), pair, layers, name).items(): losses[name][layer][start:stop] = a
+    return {name: {layer: sum_over_processes(a) for layer, a in by_layer.items()} for name, by_layer in losses.items()}
 
 # %% ../nbs/05_memorization.ipynb #d4eb6f13
 def alignment_loss(encoder:Encoder,

@@ -7,7 +7,8 @@ Docs: https://sslmem.github.io/sslmem/runs.html.md"""
 # %% auto #0
 __all__ = ['TRAIN_FORMAT', 'TRAIN_FILES', 'RUN_FILES', 'RUN_FORMAT', 'SCORE_COLUMNS', 'run_config', 'own_files',
            'temporary_files', 'has_trained', 'mark_failed', 'claim_folder', 'read_history', 'finished_encoder',
-           'Terminated', 'stop_on_sigterm', 'Progress', 'file_digest', 'read_run', 'load_run_data']
+           'Terminated', 'stop_on_sigterm', 'Progress', 'global_rank', 'process_group', 'shard_batches',
+           'sum_over_processes', 'file_digest', 'read_run', 'load_run_data']
 
 # %% ../nbs/03a_runs.ipynb #49356cf4
 import hashlib, io, json, math, os, shutil, signal, sys, threading, time
@@ -171,7 +172,7 @@ class Progress:
         else:
             self._step = max(1, math.ceil(total / 10))
             self._next_line = (initial // self._step + 1) * self._step
-            self._print(f"{desc}: {total} {unit}s" + (f", from {initial}" if initial else ''))
+            self._print(f"{desc}: {total} {_plural(unit, total)}" + (f", from {initial}" if initial else ''))
 
     def update(self, n:int=1, **postfix):
         "`n` more units done; `postfix` values (loss, accuracy...) shown beside the bar or line."
@@ -182,7 +183,7 @@ class Progress:
             self.bar.update(n)
             if shown: self.bar.set_postfix_str(shown, refresh=False)
         elif self.done >= self._next_line or self.done == self.total:
-            self._print(f"{self.desc}: {self.done}/{self.total} {self.unit}s" + (f" ({shown})" if shown else ''))
+            self._print(f"{self.desc}: {self.done}/{self.total} {_plural(self.unit, self.total)}" + (f" ({shown})" if shown else ''))
             self._next_line = (self.done // self._step + 1) * self._step
 
     def close(self):
@@ -190,12 +191,44 @@ class Progress:
 
     def _print(self, line:str): print(f"[sslmem] {line}", file=self.stream, flush=True)
 
+def _plural(unit:str, n:int)->str: return unit if n == 1 else unit + 's'
+
 def _interactive(stream)->bool:
     "A terminal, or a Jupyter kernel (where tqdm draws a widget)."
     try: from IPython import get_ipython
     except ImportError: get_ipython = lambda: None
     shell = get_ipython()
     return (shell is not None and type(shell).__name__ == 'ZMQInteractiveShell') or (hasattr(stream, 'isatty') and stream.isatty())
+
+# %% ../nbs/03a_runs.ipynb #b8455705
+def global_rank()->int:
+    "This process's rank among the run's processes: torch.distributed's when a group is set up, else what the launcher's environment says."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank()
+    from lightning_fabric.utilities.rank_zero import rank_zero_only
+    return getattr(rank_zero_only, 'rank', 0)
+
+def process_group()->tuple:
+    "(rank, world size) in torch.distributed's default group; (0, 1) outside one."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def shard_batches(n:int, # items in all
+                  batch_size:int, # items per batch
+                 )->list: # [(start, stop)] of this process's batches
+    "The batches of `n` items that this process computes: every world-th batch, from its rank."
+    rank, world = process_group()
+    return [(start, min(start + batch_size, n)) for i, start in enumerate(range(0, n, batch_size)) if i % world == rank]
+
+def sum_over_processes(tensor:Tensor)->Tensor:
+    "The sum of `tensor` over the processes, in place: each holds its batches and zeros elsewhere, and all get the whole."
+    import torch.distributed as dist
+    if process_group()[1] == 1: return tensor
+    on_device = tensor.cuda() if dist.get_backend() == 'nccl' else tensor  # NCCL reduces GPU tensors only
+    dist.all_reduce(on_device)
+    if on_device is not tensor: tensor.copy_(on_device.cpu())
+    return tensor
 
 # %% ../nbs/03a_runs.ipynb #135edec7
 RUN_FORMAT = 'sslmem-run/2'
@@ -235,9 +268,11 @@ def load_run_data(dataset:str, # a name from `sslmem.data.DATASETS`
                   limit:int|None=None, # keep only the first `limit` training images
                   **kwargs, # more `load_dataset` options (download, skip_bad, ...)
                  )->tuple: # (train, test); test is None when the data set has no test split
-    "The training and test images of a run."
+    "The training and test images of a run; a folder of images without a test/ subfolder has no test split."
     train = load_dataset(dataset, root=root, split='train', size=size, **kwargs)
     try: test = load_dataset(dataset, root=root, split='test', size=size, **kwargs)
-    except (FileNotFoundError, ValueError): test = None
+    except FileNotFoundError:
+        if dataset != 'folder': raise  # a data set with a test split must have it: a run without would quietly change
+        test = None
     if limit: train = train.subset(range(min(limit, len(train))))
     return train, test

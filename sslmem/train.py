@@ -14,6 +14,7 @@ __all__ = ['VIEW_PRESETS', 'METHODS', 'DEFAULT_LR', 'DEFAULT_WD', 'IndexedImages
 
 # %% ../nbs/04_train.ipynb #afcd947e
 import copy, json, logging, math, os, tempfile, time, warnings
+import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from .data import ImageData, Splits, atomic_write, TEMPORARY_SUFFIX
 from .augment import SimCLRViews, derive_seed
 from .models import Encoder, make_encoder, save_encoder, load_encoder, read_record
 from .probe import knn_accuracy, embed
-from .runs import run_config, claim_folder, mark_failed, finished_encoder, Terminated, Progress, TRAIN_FILES
+from .runs import run_config, claim_folder, mark_failed, finished_encoder, global_rank, Terminated, Progress, TRAIN_FILES
 
 # %% ../nbs/04_train.ipynb #c4ee7189
 class IndexedImages(Dataset):
@@ -616,17 +617,26 @@ def _fit(dataset, indices, encoder, config, views, evaluation, checkpoint_dir, s
     if checkpoint_dir is None:  # a run folder all the same, for Lightning's checkpoints; removed with the run
         with tempfile.TemporaryDirectory(prefix='sslmem-run-') as d:
             return _fit(dataset, indices, encoder, config, views, evaluation, d, save_epochs, record, init_from, callbacks, progress, trainer_kwargs)
-    run_dir = claim_folder(checkpoint_dir, config, 'config.json', TRAIN_FILES)
+    # under DDP every process runs this; the first claims the folder and writes, the others follow it
+    first = global_rank() == 0
+    run_dir = claim_folder(checkpoint_dir, config, 'config.json', TRAIN_FILES) if first else Path(checkpoint_dir)
     record = dict(method=config['method'], dataset=config['dataset'], fingerprint=config['fingerprint'],
                   epochs=config['epochs'], seed=config['seed'], align_limit=config['align_limit'], **(record or {}))
     if (run_dir/'encoder.safetensors').exists(): return finished_encoder(run_dir)
     try: return _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, record, init_from, callbacks, progress, trainer_kwargs)
-    except Exception as e: mark_failed(run_dir, e); raise  # a corrected configuration may take the folder
+    except Exception as e:
+        if first: mark_failed(run_dir, e)  # a corrected configuration may take the folder
+        raise
 
 def _name(record:dict)->str:
     "How progress names a run: its role in a pair (f, g) and the pair, when it has them."
     role, pair = record.get('role', 'encoder'), record.get('pair')
     return role if not pair else f"{role} of pair {pair}"
+
+def _remove_resume(run_dir:Path):
+    "Remove a finished run's resume checkpoint, the one file of its folder it no longer needs."
+    (run_dir/'resume'/'last.ckpt').unlink(missing_ok=True)
+    with contextlib.suppress(OSError): (run_dir/'resume').rmdir()  # only when empty: anything else there stays
 
 def _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, record, init_from, callbacks, progress, trainer_kwargs)->Encoder:
     "Fit the method with Lightning in `run_dir` (resuming from its checkpoint), save the encoder and return it."
@@ -643,7 +653,11 @@ def _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, 
                        callbacks=[History(run_dir/'history.csv', *evaluation), *shown, *extra, *(callbacks or []), ResumeCheckpoint(run_dir/'resume')])
     last = run_dir/'resume'/'last.ckpt'
     if last.exists(): _check_resume(last)
-    loader = _loader(dataset, indices, config['batch_size'], config['seed'], pin=accelerator in ('gpu', 'cuda'))
+    # the batch is the global batch: over N processes (devices x nodes) each takes B/N images a step
+    if config['batch_size'] % trainer.world_size:
+        raise ValueError(f"the batch of {config['batch_size']} images does not divide over {trainer.world_size} processes")
+    per_process = max(1, min(config['batch_size'], len(indices)) // trainer.world_size)
+    loader = _loader(dataset, indices, per_process, config['seed'], pin=accelerator in ('gpu', 'cuda'))
     try:
         with quiet_lightning(): trainer.fit(module, loader, ckpt_path=last if last.exists() else None, weights_only=True)
     except SIGTERMException: raise Terminated(f"training was stopped by SIGTERM; run again with the same folder ({run_dir}) to resume") from None
@@ -652,6 +666,8 @@ def _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, 
         raise
     if trainer.interrupted: raise KeyboardInterrupt(f"training was interrupted; run again with checkpoint_dir={run_dir} to resume")
     if trainer.is_global_zero: save_encoder(encoder, run_dir/'encoder.safetensors', **record)
+    trainer.strategy.barrier()  # the other processes read the encoder once the first has written it
+    if trainer.is_global_zero: _remove_resume(run_dir)
     return finished_encoder(run_dir)
 
 # %% ../nbs/04_train.ipynb #ccb9a9b8

@@ -266,3 +266,23 @@ def test_several_pairs(tmp_path):
     assert more.returncode == 0, more.stderr
     assert (out / 'encoders' / 'pair2' / 'f' / 'encoder.safetensors').stat().st_mtime == before
     assert json.loads((out / 'summary.json').read_text())['reliability']['pairs'] == 5
+
+
+def test_score_again_without_training(quick_run, tmp_path):
+    "A finished run scored again with more views and another seed: new scores and tests, the encoders untouched."
+    encoder = quick_run / 'encoders' / 'f' / 'encoder.safetensors'
+    before, old = encoder.stat().st_mtime, (quick_run / 'scores.csv').read_bytes()
+    result = sslmem('score', '--run', str(quick_run), '--n-views', '40', '--no-progress')
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((quick_run / 'summary.json').read_text())
+    assert summary['scoring'] == dict(command='score', n_views=40, seed=0, layers=True, unit_views=10, processes=1)
+    assert set(summary['tests']) == {'S_C > S_S', 'S_I < S_S', 'S_C > S_E'} and summary['config']['n_views'] == 40
+    assert (quick_run / 'scores.csv').read_bytes() != old and encoder.stat().st_mtime == before
+    elsewhere = sslmem('score', '--run', str(quick_run), '--out', str(tmp_path / 'elsewhere'), '--seed', '7', '--no-layers', '--no-progress')
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    other = json.loads((tmp_path / 'elsewhere' / 'summary.json').read_text())
+    assert other['scoring']['seed'] == 7 and other['encoders'] == str((quick_run / 'encoders').resolve())
+    for name in ('run.json', 'splits.json', 'scores.csv', 'scores_by_pair.csv', 'report.html'):
+        assert (tmp_path / 'elsewhere' / name).exists(), name
+    assert not (tmp_path / 'elsewhere' / 'encoders').exists()
+    assert sslmem('score', '--run', str(tmp_path / 'nothing'), '--no-progress').returncode == 2
