@@ -53,7 +53,8 @@ def _seed_summary(scores:list, probes:list)->dict:
     "Candidate memorization and probe accuracy over repeats: means and standard deviations."
     cand = aggregate_seeds(scores).loc['candidate']
     return dict(n_seeds=len(scores), mem=cand['mean'], mem_std=cand['std'], mem_raw=cand['raw_mean'],
-                mem_raw_std=cand['raw_std'], probe=np.mean(probes), probe_std=np.std(probes, ddof=1) if len(probes) > 1 else np.nan)
+                mem_raw_std=cand['raw_std'], probe=np.mean(probes), probe_std=np.std(probes, ddof=1) if len(probes) > 1 else np.nan,
+                mem_official=cand.get('official_mean', np.nan), mem_official_std=cand.get('official_std', np.nan))
 
 # %% ../nbs/07c_downstream.ipynb #60edf5bf
 def _combos(methods:list, backbones)->list:

@@ -420,12 +420,14 @@ def scores_over_checkpoints(f_paths:list, # checkpoints of f, one per epoch
 
 # %% ../nbs/05_memorization.ipynb #7f93634e
 def aggregate_seeds(tables, # a list (or dict) of score tables or `summarize` tables, one per seed
-                   )->pd.DataFrame: # per subset: n_seeds, mean and std over seeds of the mean m and mean m_raw
+                   )->pd.DataFrame: # per subset: n_seeds, mean and std over seeds of the mean m, m_raw (and candidate-normalised m)
     "Mean and standard deviation over seeds of each subset's mean score."
     tables = list(tables.values()) if isinstance(tables, dict) else list(tables)
     if not tables: raise ValueError("no tables to aggregate: give one score table per seed")
     summaries = [summarize(t) if 'mem' in t else t for t in tables]
     means = pd.concat(summaries, keys=range(len(summaries)), names=['seed'])
     by = means.groupby(level=list(means.index.names[1:]), sort=False)
-    return pd.DataFrame(dict(n_seeds=by['mean'].size(), mean=by['mean'].mean(), std=by['mean'].std(),
-                             raw_mean=by['raw_mean'].mean(), raw_std=by['raw_mean'].std()))
+    table = pd.DataFrame(dict(n_seeds=by['mean'].size(), mean=by['mean'].mean(), std=by['mean'].std(),
+                              raw_mean=by['raw_mean'].mean(), raw_std=by['raw_mean'].std()))
+    if 'official_mean' in means: table['official_mean'], table['official_std'] = by['official_mean'].mean(), by['official_mean'].std()
+    return table
