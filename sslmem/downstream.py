@@ -37,8 +37,14 @@ def _run_dir(root, name:str):
     "The run folder `root/name`, or None when nothing is cached."
     return None if root is None else Path(root)/name
 
+def _official_output(method:str, train_kwargs:dict)->dict:
+    "The training settings, with an MAE encoder's representation the whole token sequence unless they choose another."
+    if method != 'mae': return train_kwargs
+    return {**train_kwargs, 'backbone_kwargs': {'output': 'flatten', **(train_kwargs.get('backbone_kwargs') or {})}}
+
 def _pair_run(dataset:ImageData, test:ImageData, splits:Splits, method:str, checkpoint_dir, score_kwargs:dict|None, **train_kwargs):
     "Train f and g, score the split and probe f: (f, scores, linear-probe accuracy)."
+    train_kwargs = _official_output(method, train_kwargs)
     f, g = train_pair(dataset, splits, method, checkpoint_dir=checkpoint_dir, **{'progress': False, **train_kwargs})
     scores = score_splits(f, g, splits, dataset, test, **(score_kwargs or {}))
     return f, scores, linear_probe(f, dataset, test)
@@ -47,7 +53,8 @@ def _seed_summary(scores:list, probes:list)->dict:
     "Candidate memorization and probe accuracy over repeats: means and standard deviations."
     cand = aggregate_seeds(scores).loc['candidate']
     return dict(n_seeds=len(scores), mem=cand['mean'], mem_std=cand['std'], mem_raw=cand['raw_mean'],
-                mem_raw_std=cand['raw_std'], probe=np.mean(probes), probe_std=np.std(probes, ddof=1) if len(probes) > 1 else np.nan)
+                mem_raw_std=cand['raw_std'], probe=np.mean(probes), probe_std=np.std(probes, ddof=1) if len(probes) > 1 else np.nan,
+                mem_official=cand.get('official_mean', np.nan), mem_official_std=cand.get('official_std', np.nan))
 
 # %% ../nbs/07c_downstream.ipynb #60edf5bf
 def _combos(methods:list, backbones)->list:
@@ -67,7 +74,7 @@ def method_table(dataset:ImageData, # training split
                  methods:list, # SSL method names
                  backbones, # backbone names, or {method: [backbone names]}
                  seeds=(0,), # one f/g pair per seed
-                 splits:Splits|None=None, # default: make_splits(dataset, test, shared=0.2)
+                 splits:Splits|None=None, # default: make_splits(dataset, test, shared=0.2), the digits setting (the paper: 0.8)
                  checkpoint_dir=None, # run folders `{method}-{backbone}-seed{seed}/f|g` go here
                  score_kwargs:dict|None=None, # for `score_splits`, e.g. dict(n_views=20, views=...)
                  settings:dict|None=None, # {method or backbone name: training settings for its runs}
@@ -127,7 +134,7 @@ def memorization_over_training(dataset:ImageData, # training split
                               )->pd.DataFrame: # one row per saved epoch
     "Loss, kNN and linear-probe accuracy of f, and memorization of every subset, at each saved epoch."
     save_epochs = sorted(save_epochs)
-    train_kwargs = {'epochs': save_epochs[-1], 'progress': False, **train_kwargs}
+    train_kwargs = _official_output(method, {'epochs': save_epochs[-1], 'progress': False, **train_kwargs})
     with _run_folder(checkpoint_dir) as root:
         f, g = train_pair(dataset, splits, method, checkpoint_dir=root, save_epochs=save_epochs, **train_kwargs)
         paths = {r: [root/r/f'epoch{e:04d}.safetensors' for e in save_epochs] for r in 'fg'}

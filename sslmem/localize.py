@@ -41,29 +41,47 @@ def mem_ratio(align_f, # [N] L_align(f, x)
     return np.divide(align_g - align_f, total, out=np.zeros_like(total), where=total > 0)
 
 # %% ../nbs/06_localize.ipynb #71431bda
-def _extremes(scores:pd.DataFrame, rank_by:str, top:int)->tuple:
-    "Positions (within a layer) of the `top` most and least memorized images, ranked by m_raw of layer `rank_by`."
+def _ranking(scores:pd.DataFrame, rank_by)->np.ndarray:
+    "The score that ranks the images, in the table's image order: m_raw of layer `rank_by`, or a score by image key."
+    first = scores[scores.layer == scores.layer.iloc[0]]
+    if isinstance(rank_by, pd.Series):
+        values = rank_by.reindex(first['index'].to_numpy())
+        if values.isna().any(): raise ValueError(f"rank_by scores {int(values.notna().sum())} of the table's {len(first)} images: give a score of every image (by its key)")
+        return values.to_numpy(dtype=float)
     ranking = scores[scores.layer == rank_by]
     if len(ranking) == 0: raise ValueError(f"rank_by={rank_by!r} is not a layer of the table; its layers: {list(dict.fromkeys(scores.layer))}")
-    n, order = min(top, len(ranking) // 2), np.argsort(-ranking.mem_raw.to_numpy(), kind='stable')
+    return ranking.mem_raw.to_numpy()
+
+def _extremes(scores:pd.DataFrame, rank_by, top:int)->tuple:
+    "Positions (within a layer) of the `top` most and least memorized images, by m_raw of layer `rank_by` or a score by key."
+    values = _ranking(scores, rank_by)
+    n, order = min(top, len(values) // 2), np.argsort(-values, kind='stable')
     return order[:n], order[len(order) - n:]
 
 def _per_layer(scores:pd.DataFrame, column:str, rows=slice(None))->pd.Series:
     "Mean of `column` per layer, in the table's layer order, over the selected rows."
     return scores[rows].groupby('layer', sort=False)[column].mean()
 
+def _range_normalised(scores:pd.DataFrame, span:pd.Series, rows=slice(None))->pd.Series:
+    "The official LayerMem per layer: mean m_raw over the selected rows, divided by the layer's range of m_raw (0 without range)."
+    return (_per_layer(scores, 'mem_raw', rows) / span.where(span > 0)).fillna(0.)
+
 # %% ../nbs/06_localize.ipynb #ba0d44dd
 def layer_mem_table(layer_scores:pd.DataFrame, # long table of `memorization_scores(..., layers=...)`: one row per image and layer
                     top:int=50, # size of the most / least memorized groups
-                    rank_by:str=OUTPUT, # the layer whose m_raw ranks the images
+                    rank_by:str|pd.Series=OUTPUT, # the layer whose m_raw ranks the images, or a score of the images by key
                    )->pd.DataFrame: # one row per layer, in forward order
-    "LayerMem, Delta-LayerMem and the means over the most / least memorized images, per layer."
+    "LayerMem (the per-image ratio and the official range normalisation), Delta-LayerMem and the most / least memorized, per layer."
     scores = layer_scores.assign(ratio=mem_ratio(layer_scores.align_f, layer_scores.align_g),
                                  image=layer_scores.groupby('layer', sort=False).cumcount())
     most, least = (scores.image.isin(group) for group in _extremes(scores, rank_by, top))
+    span = scores.groupby('layer', sort=False).mem_raw.agg(lambda m: m.max() - m.min())
     table = pd.DataFrame(dict(n=scores.groupby('layer', sort=False).size(), layer_mem=_per_layer(scores, 'ratio')))
     table['delta_layer_mem'] = table.layer_mem.diff()
     table['top_layer_mem'], table['least_layer_mem'] = _per_layer(scores, 'ratio', most), _per_layer(scores, 'ratio', least)
+    table['layer_mem_official'] = _range_normalised(scores, span)
+    table['delta_layer_mem_official'] = table.layer_mem_official.diff()
+    table['top_layer_mem_official'], table['least_layer_mem_official'] = _range_normalised(scores, span, most), _range_normalised(scores, span, least)
     table['raw_mean'] = _per_layer(scores, 'mem_raw')
     table['raw_delta'] = table.raw_mean.diff()
     table['raw_top'], table['raw_least'] = _per_layer(scores, 'mem_raw', most), _per_layer(scores, 'mem_raw', least)
@@ -77,19 +95,19 @@ def layer_mem(f:Encoder, # trained on the images (S_S ∪ S_C)
               images:Tensor|ImageData, # D': [N, C, H, W] uint8, or an ImageData
               layers:list|None=None, # layer names (default: all of `layer_names(f)`, ending with 'output')
               top:int=50, # size of the most / least memorized groups
-              rank_by:str=OUTPUT, # the layer whose m_raw ranks the images
+              rank_by:str|pd.Series=OUTPUT, # the layer whose m_raw ranks the images, or a score of the images by key
               return_scores:bool=False, # also return the long per-image, per-layer table
               **kwargs, # passed to `memorization_scores`: keys, n_views, pair, seed, views, batch_size
              ): # one row per layer (and, with `return_scores`, the per-image table)
     "LayerMem of every layer of f and g on `images`, all layers from the same forward passes."
     layers = layer_names(f) if layers is None else list(layers)
-    if rank_by not in layers: layers.append(rank_by)
+    if isinstance(rank_by, str) and rank_by not in layers: layers.append(rank_by)
     _, layer_scores = memorization_scores(f, g, images, layers=layers, **kwargs)
     table = layer_mem_table(layer_scores, top, rank_by)
     return (table, layer_scores) if return_scores else table
 
 # %% ../nbs/06_localize.ipynb #d0357b60
-REDUCTIONS, SIGNED = ('mean', 'median'), ('shift', 'clip', 'error')
+REDUCTIONS, SIGNED = ('mean', 'median'), ('both', 'shift', 'clip', 'error')
 
 def _non_negative(mu:Tensor, signed:str)->tuple:
     "mu [N, U] made non-negative by the rule `signed`, and [U] which units had negative values."
@@ -97,7 +115,7 @@ def _non_negative(mu:Tensor, signed:str)->tuple:
     negative = low < 0
     if signed == 'error' and negative.any():
         raise ValueError(f"{int(negative.sum())} units have negative mean activations; UnitMem's ratio needs non-negative "
-                         "ones: pass signed='shift' (shift each unit by its minimum) or signed='clip'")
+                         "ones: pass signed='both' (both rules), 'shift' (shift each unit by its minimum) or 'clip'")
     return (mu - low.clamp(max=0) if signed == 'shift' else mu.clamp(min=0)), negative
 
 def _others(mu:Tensor, reduce:str)->Tensor:
@@ -111,15 +129,9 @@ def _check_unit_options(reduce:str, signed:str):
     if reduce not in REDUCTIONS: raise ValueError(f"reduce must be one of {REDUCTIONS}, not {reduce!r}")
     if signed not in SIGNED: raise ValueError(f"signed must be one of {SIGNED}, not {signed!r}")
 
-def unit_mem_from_means(mu:Tensor, # [N, U] mean activation of each unit on each image (or class)
-                        reduce:str='mean', # mu_-max over the other N-1: 'mean' (the paper) or 'median' (its code)
-                        signed:str='shift', # negative activations: 'shift', 'clip' or 'error'
-                       )->pd.DataFrame: # one row per unit: unit, unit_mem, mu_max, max_image, mu_not_max, shifted
-    "UnitMem of every unit from its mean activations: (mu_max - mu_-max) / (mu_max + mu_-max)."
-    _check_unit_options(reduce, signed)
-    if mu.ndim != 2: raise ValueError(f"mean activations must be [N, U], got shape {tuple(mu.shape)}")
-    if len(mu) < 2: raise ValueError(f"UnitMem compares an image with the others and needs at least 2 images, got {len(mu)}")
-    mu, shifted = _non_negative(mu.detach().float().cpu(), signed)
+def _unit_ratio(mu:Tensor, reduce:str, signed:str)->pd.DataFrame:
+    "UnitMem's ratio by one rule for signed units ('shift', 'clip' or 'error'): the table of `unit_mem_from_means`."
+    mu, shifted = _non_negative(mu, signed)
     mu_max, argmax = mu.max(0)
     rest = _others(mu, reduce)
     total = mu_max + rest
@@ -127,9 +139,22 @@ def unit_mem_from_means(mu:Tensor, # [N, U] mean activation of each unit on each
     return pd.DataFrame(dict(unit=np.arange(mu.shape[1]), unit_mem=unit_mem.numpy(), mu_max=mu_max.numpy(),
                              max_image=torch.where(mu_max > 0, argmax, -1).numpy(), mu_not_max=rest.numpy(), shifted=shifted.numpy()))
 
+def unit_mem_from_means(mu:Tensor, # [N, U] mean activation of each unit on each image (or class)
+                        reduce:str='mean', # mu_-max over the other N-1: 'mean' (the paper) or 'median' (its code)
+                        signed:str='both', # negative activations: 'both' (shift, and clip in `unit_mem_clip`), 'shift', 'clip' or 'error'
+                       )->pd.DataFrame: # one row per unit: unit, unit_mem, (unit_mem_clip,) mu_max, max_image, mu_not_max, shifted
+    "UnitMem of every unit from its mean activations: (mu_max - mu_-max) / (mu_max + mu_-max)."
+    _check_unit_options(reduce, signed)
+    if mu.ndim != 2: raise ValueError(f"mean activations must be [N, U], got shape {tuple(mu.shape)}")
+    if len(mu) < 2: raise ValueError(f"UnitMem compares an image with the others and needs at least 2 images, got {len(mu)}")
+    mu = mu.detach().float().cpu()
+    table = _unit_ratio(mu, reduce, 'shift' if signed == 'both' else signed)
+    if signed == 'both': table.insert(2, 'unit_mem_clip', _unit_ratio(mu, reduce, 'clip').unit_mem)
+    return table
+
 def unit_mem_from_activations(acts:Tensor, # [N, K, U] activations: images x views x units
                               reduce:str='mean', # 'mean' (the paper) or 'median' (its code)
-                              signed:str='shift', # negative activations: 'shift', 'clip' or 'error'
+                              signed:str='both', # negative activations: 'both', 'shift', 'clip' or 'error'
                              )->pd.DataFrame: # one row per unit
     "UnitMem of every unit from its activations on K views of N images: mu_u(x_n) is the mean over views."
     if acts.ndim != 3: raise ValueError(f"activations must be [N images, K views, U units], got shape {tuple(acts.shape)}")
@@ -177,7 +202,7 @@ def _tidy(tables:dict)->pd.DataFrame:
 def unit_mem_table(means:dict, # {layer: [N, U]} from `unit_means`
                    keys=None, # [N] image keys for the `max_image` column (default 0..N-1)
                    reduce:str='mean', # 'mean' (the paper) or 'median' (its code)
-                   signed:str='shift', # negative activations: 'shift', 'clip' or 'error'
+                   signed:str='both', # negative activations: 'both' (shift, and clip in *_clip), 'shift', 'clip' or 'error'
                   )->pd.DataFrame: # one row per layer and unit
     "UnitMem of every unit of every layer from mean activations, with the key of each unit's top image."
     def one(mu):
@@ -193,7 +218,7 @@ def unit_mem(encoder:Encoder,
              layers:list|None=None, # layer names (default: every layer but 'output')
              n_views:int=10, # K views per image
              reduce:str='mean', # mu_-max: 'mean' (the paper) or 'median' (its code)
-             signed:str='shift', # negative activations: 'shift', 'clip' or 'error'
+             signed:str='both', # negative activations: 'both' (shift, and clip in *_clip), 'shift', 'clip' or 'error'
              **kwargs, # passed to `unit_means`: seed, keys, views, batch_size
             )->pd.DataFrame: # columns layer, unit, unit_mem, mu_max, max_image, mu_not_max, shifted
     "UnitMem of every unit of the chosen layers over `images`, in one streaming pass."
@@ -206,7 +231,7 @@ def unit_mem(encoder:Encoder,
 def class_mem_table(means:dict, # {layer: [N, U]} from `unit_means`
                     labels, # [N] class of each image
                     reduce:str='mean', # 'mean' (the paper) or 'median' (its code)
-                    signed:str='shift', # negative activations: 'shift', 'clip' or 'error'
+                    signed:str='both', # negative activations: 'both' (shift, and clip in *_clip), 'shift', 'clip' or 'error'
                    )->pd.DataFrame: # columns layer, unit, class_mem, mu_max, max_class, mu_not_max, shifted
     "ClassMem of every unit: UnitMem's ratio over the unit's mean activation per class."
     labels = torch.as_tensor(np.asarray(labels))
@@ -215,7 +240,7 @@ def class_mem_table(means:dict, # {layer: [N, U]} from `unit_means`
     def one(mu):
         table = unit_mem_from_means(torch.stack([mu[labels == c].mean(0) for c in classes]), reduce, signed)
         table['max_image'] = np.where(table.max_image >= 0, classes.numpy()[table.max_image.clip(0)], -1)
-        return table.rename(columns=dict(unit_mem='class_mem', max_image='max_class'))
+        return table.rename(columns=dict(unit_mem='class_mem', unit_mem_clip='class_mem_clip', max_image='max_class'))
     return _tidy({layer: one(mu) for layer, mu in means.items()})
 
 # %% ../nbs/06_localize.ipynb #a78ab842
@@ -226,7 +251,7 @@ def class_mem(encoder:Encoder,
               layers:list|None=None, # layer names (default: every layer but 'output')
               n_views:int=10, # K views per image
               reduce:str='mean', # 'mean' (the paper) or 'median' (its code)
-              signed:str='shift', # negative activations: 'shift', 'clip' or 'error'
+              signed:str='both', # negative activations: 'both' (shift, and clip in *_clip), 'shift', 'clip' or 'error'
               **kwargs, # passed to `unit_means`: seed, keys, views, batch_size
              )->pd.DataFrame: # one row per layer and unit
     "ClassMem of every unit of the chosen layers: how much more one class activates it than the others."
@@ -237,7 +262,9 @@ def class_mem(encoder:Encoder,
 
 # %% ../nbs/06_localize.ipynb #bd56314b
 _LAYER_COLUMNS = dict(layer_mem=('layer_mem', 'delta_layer_mem', 'top_layer_mem', 'least_layer_mem'),
+                      official=('layer_mem_official', 'delta_layer_mem_official', 'top_layer_mem_official', 'least_layer_mem_official'),
                       raw=('raw_mean', 'raw_delta', 'raw_top', 'raw_least'))
+_LAYER_TITLES = dict(layer_mem='LayerMem, ratio (L_g − L_f)/(L_f + L_g)', official='LayerMem, m_raw / range (official code)', raw='mean m_raw')
 
 def _stack(tables, key:str)->pd.DataFrame:
     "One table, or a dict of tables stacked with their names in column `key`."
@@ -245,24 +272,32 @@ def _stack(tables, key:str)->pd.DataFrame:
     return pd.concat([t.assign(**{key: name}) for name, t in tables.items()], ignore_index=True)
 
 # %% ../nbs/06_localize.ipynb #92416e18
-def plot_layer_mem(tables, # a `layer_mem` table, or {name: table}
-                   column:str='layer_mem', # 'layer_mem' (the paper's normalised score) or 'raw'
-                   figsize:tuple=(9, 3), # inches, both panels
-                  ):
-    "LayerMem per layer (bars; markers: most / least memorized images) and Delta-LayerMem."
-    import matplotlib.pyplot as plt, seaborn as sns
+def _layer_row(axes, data:pd.DataFrame, column:str):
+    "One row of `plot_layer_mem`: the mean per layer with its most / least memorized markers, and its Delta."
     mean, delta, top, least = _LAYER_COLUMNS[column]
-    data = _stack(tables, 'set')
-    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    import seaborn as sns
     sns.barplot(data, x='layer', y=mean, hue='set', ax=axes[0], alpha=0.8)
     for col, marker in ((top, '^'), (least, 'v')):
         sns.stripplot(data, x='layer', y=col, hue='set', dodge=True, marker=marker, size=6, ax=axes[0], legend=False, jitter=False)
     sns.barplot(data, x='layer', y=delta, hue='set', ax=axes[1], alpha=0.8)
-    axes[0].set(title=f"{'LayerMem' if column == 'layer_mem' else 'mean m_raw'} (▲ most, ▼ least memorized)", ylabel=None)
-    axes[1].set(title=f"Delta-{'LayerMem' if column == 'layer_mem' else 'm_raw'}: increase over the previous layer", ylabel=None)
-    for ax in axes:
+    axes[0].set(title=f"{_LAYER_TITLES[column]} (▲ most, ▼ least memorized)", ylabel=None)
+    axes[1].set(title=f"Delta: increase over the previous layer", ylabel=None)
+
+def plot_layer_mem(tables, # a `layer_mem` table, or {name: table}
+                   column:str|list='both', # 'both', or 'layer_mem' (ratio), 'official' (range), 'raw' (m_raw), or a list of them
+                   figsize:tuple|None=None, # inches (default: 9 wide, 3 per row)
+                  ):
+    "LayerMem per layer (bars; markers: most / least memorized images) and Delta-LayerMem, one row per normalisation."
+    import matplotlib.pyplot as plt
+    columns = ['layer_mem', 'official'] if column == 'both' else [column] if isinstance(column, str) else list(column)
+    unknown = [c for c in columns if c not in _LAYER_COLUMNS]
+    if unknown: raise ValueError(f"column must be 'both' or among {list(_LAYER_COLUMNS)}, not {unknown}")
+    data = _stack(tables, 'set')
+    fig, axes = plt.subplots(len(columns), 2, figsize=figsize or (9, 3 * len(columns)), squeeze=False)
+    for row, c in zip(axes, columns): _layer_row(row, data, c)
+    for ax in axes.flat:
         ax.axhline(0, color='grey', lw=0.8); ax.tick_params(axis='x', rotation=45, labelsize=7)
-        if isinstance(tables, pd.DataFrame) and ax.get_legend(): ax.get_legend().remove()
+        if ax.get_legend() and (isinstance(tables, pd.DataFrame) or ax is not axes.flat[0]): ax.get_legend().remove()
     fig.tight_layout()
     return fig
 
@@ -522,9 +557,11 @@ def unit_summary(units:dict, # {encoder: `unit_mem` table}
                  classes:dict|None=None, # {encoder: `class_mem` table}
                  threshold:float=0.5, # UnitMem counted as high
                 )->pd.DataFrame: # per encoder and layer: mean and max UnitMem, high units, mean ClassMem
-    "Per encoder and layer: mean and largest UnitMem, the units at or above `threshold`, and mean ClassMem."
+    "Per encoder and layer: mean and largest UnitMem (and mean by the clip rule), the units at or above `threshold`, and mean ClassMem."
     table = high_units(units, threshold).set_index(['encoder', 'layer'])[['units', 'high']]
     data = _stack(units, 'encoder').groupby(['encoder', 'layer'], sort=False).unit_mem
     table['unit_mem'], table['max_unit_mem'] = data.mean(), data.max()
+    stacked = _stack(units, 'encoder')
+    if 'unit_mem_clip' in stacked: table['unit_mem_clip'] = stacked.groupby(['encoder', 'layer'], sort=False).unit_mem_clip.mean()
     if classes is not None: table['class_mem'] = _stack(classes, 'encoder').groupby(['encoder', 'layer'], sort=False).class_mem.mean()
     return table

@@ -161,23 +161,28 @@ def alignment_loss(encoder:Encoder,
 
 # %% ../nbs/05_memorization.ipynb #1e48a74b
 def normalize_scores(mem_raw, # [N] raw scores m_raw = L_align(g) - L_align(f)
-                    ): # [N] m_raw / (max m_raw - min m_raw); 0 when the range is 0
-    "The official normalisation: divide by the range of the raw scores over the scored set."
-    span = mem_raw.max() - mem_raw.min()
+                     reference=None, # raw scores whose range divides (default: `mem_raw`), e.g. those of the candidates
+                    ): # [N] m_raw / (max - min of `reference`); 0 when that range is 0
+    "The official normalisation: divide by the range of the raw scores over a scored set (by default, these)."
+    reference = mem_raw if reference is None else reference
+    span = reference.max() - reference.min()
     return mem_raw / span if span > 0 else mem_raw * 0
 
 # %% ../nbs/05_memorization.ipynb #b0d6412b
 def _score_table(keys, subsets, labels, align_f:Tensor, align_g:Tensor)->pd.DataFrame:
-    "One row per image: key, subset, label, both alignment losses, m_raw and the normalised m."
+    "One row per image: key, subset, label, both alignment losses, m_raw, m and the candidate-normalised m."
     table = pd.DataFrame(dict(index=keys, subset=subsets, label=labels, align_f=align_f.numpy(), align_g=align_g.numpy()))
     table['mem_raw'] = table.align_g - table.align_f
     table['mem'] = normalize_scores(table.mem_raw)
+    candidates = (table.subset == 'candidate').to_numpy()
+    table['mem_official'] = normalize_scores(table.mem_raw, table.mem_raw[candidates] if candidates.any() else None)
     return table
 
 def _layer_table(keys, subsets, labels, align:dict, layers:list)->pd.DataFrame:
     "The long table: one `_score_table` per layer, stacked, with a `layer` column."
     tables = [_score_table(keys, subsets, labels, align['f'][l], align['g'][l]).assign(layer=l) for l in layers]
-    return pd.concat(tables, ignore_index=True)[['index', 'subset', 'label', 'layer', 'align_f', 'align_g', 'mem_raw', 'mem']]
+    columns = ['index', 'subset', 'label', 'layer', 'align_f', 'align_g', 'mem_raw', 'mem', 'mem_official']
+    return pd.concat(tables, ignore_index=True)[columns]
 
 # %% ../nbs/05_memorization.ipynb #6af2085f
 def memorization_scores(f:Encoder, # trained on the images whose memorization is measured (S_S ∪ S_C)
@@ -258,19 +263,22 @@ def _by_layer(fn, scores:pd.DataFrame, **kwargs)->pd.DataFrame:
     if 'layer' not in scores: return fn(scores, **kwargs)
     return pd.concat({layer: fn(rows, **kwargs) for layer, rows in scores.groupby('layer', sort=False)}, names=['layer'])
 
-def _summary(scores:pd.DataFrame, top:float=0.1)->pd.DataFrame:
+def _summary(scores:pd.DataFrame, top:float=0.1, column:str='mem')->pd.DataFrame:
     groups = scores.assign(subset=scores.subset.fillna('all')).groupby('subset', sort=False)
-    table = groups.agg(n=('mem', 'size'), mean=('mem', 'mean'), std=('mem', 'std'), sem=('mem', 'sem'), median=('mem', 'median'),
+    table = groups.agg(n=(column, 'size'), mean=(column, 'mean'), std=(column, 'std'), sem=(column, 'sem'), median=(column, 'median'),
                        raw_mean=('mem_raw', 'mean'), raw_std=('mem_raw', 'std'), raw_sem=('mem_raw', 'sem'), raw_median=('mem_raw', 'median'))
-    table['top_mean'] = groups.mem.apply(lambda m: m.nlargest(max(1, math.ceil(top * len(m)))).mean())
+    table['top_mean'] = groups[column].apply(lambda m: m.nlargest(max(1, math.ceil(top * len(m)))).mean())
+    if column != 'mem_official' and 'mem_official' in scores: table['official_mean'] = groups.mem_official.mean()
     return table
 
 # %% ../nbs/05_memorization.ipynb #982cc9ac
 def summarize(scores:pd.DataFrame, # from `memorization_scores` or `score_splits` (or their per-layer tables)
               top:float=0.1, # `top_mean` is the mean m of this fraction of each subset's highest scores
+              column:str='mem', # which m: 'mem' (range over the table) or 'mem_official' (range over the candidates)
              )->pd.DataFrame: # one row per subset (per layer and subset for a per-layer table)
-    "Per subset: n, mean, std, sem and median of m and of m_raw, and the mean of the top scores."
-    return _by_layer(_summary, scores, top=top)
+    "Per subset: n, mean, std, sem and median of m and of m_raw, the mean of the top scores, and the mean candidate-normalised m."
+    if column not in scores: raise ValueError(f"the score table has no column {column!r}; summarize 'mem' or 'mem_official'")
+    return _by_layer(_summary, scores, top=top, column=column)
 
 # %% ../nbs/05_memorization.ipynb #126e5bdb
 MEMORIZATION_TESTS = (('candidate', 'greater', 'shared'), ('independent', 'less', 'shared'), ('candidate', 'greater', 'extra'))
@@ -284,11 +292,11 @@ def _subset_scores(scores:pd.DataFrame, name:str, column:str)->np.ndarray:
     return values
 
 # %% ../nbs/05_memorization.ipynb #879109b6
-def _tests(scores:pd.DataFrame, column:str='mem', tests:tuple=MEMORIZATION_TESTS)->pd.DataFrame:
+def _tests(scores:pd.DataFrame, column:str='mem', tests:tuple=MEMORIZATION_TESTS, equal_var:bool=False)->pd.DataFrame:
     rows = []
     for a, alternative, b in tests:
         x, y = _subset_scores(scores, a, column), _subset_scores(scores, b, column)
-        t, p = stats.ttest_ind(x, y, equal_var=False, alternative=alternative)
+        t, p = stats.ttest_ind(x, y, equal_var=equal_var, alternative=alternative)
         rows.append(dict(hypothesis=f"{_SYMBOLS.get(a, a)} {'>' if alternative == 'greater' else '<'} {_SYMBOLS.get(b, b)}",
                          mean_a=x.mean(), mean_b=y.mean(), t=t, p=p, cohens_d=cohens_d(x, y), n_a=len(x), n_b=len(y)))
     return pd.DataFrame(rows).set_index('hypothesis')
@@ -296,9 +304,10 @@ def _tests(scores:pd.DataFrame, column:str='mem', tests:tuple=MEMORIZATION_TESTS
 def memorization_tests(scores:pd.DataFrame, # from `score_splits` (or its per-layer table)
                        column:str='mem', # 'mem' or 'mem_raw': the same t and p
                        tests:tuple=MEMORIZATION_TESTS, # (subset a, 'greater' or 'less', subset b) triples
+                       equal_var:bool=False, # False: Welch's t-test; True: Student's, as the official script
                       )->pd.DataFrame: # one row per hypothesis: means, t, one-sided p, Cohen's d, sizes
     "The paper's one-sided Welch t-tests: S_C > S_S, S_I < S_S and S_C > S_E."
-    return _by_layer(_tests, scores, column=column, tests=tests)
+    return _by_layer(_tests, scores, column=column, tests=tests, equal_var=equal_var)
 
 # %% ../nbs/05_memorization.ipynb #e4164941
 def _subset_order(scores:pd.DataFrame)->list:
@@ -413,15 +422,17 @@ def scores_over_checkpoints(f_paths:list, # checkpoints of f, one per epoch
 
 # %% ../nbs/05_memorization.ipynb #7f93634e
 def aggregate_seeds(tables, # a list (or dict) of score tables or `summarize` tables, one per seed
-                   )->pd.DataFrame: # per subset: n_seeds, mean and std over seeds of the mean m and mean m_raw
+                   )->pd.DataFrame: # per subset: n_seeds, mean and std over seeds of the mean m, m_raw (and candidate-normalised m)
     "Mean and standard deviation over seeds of each subset's mean score."
     tables = list(tables.values()) if isinstance(tables, dict) else list(tables)
     if not tables: raise ValueError("no tables to aggregate: give one score table per seed")
     summaries = [summarize(t) if 'mem' in t else t for t in tables]
     means = pd.concat(summaries, keys=range(len(summaries)), names=['seed'])
     by = means.groupby(level=list(means.index.names[1:]), sort=False)
-    return pd.DataFrame(dict(n_seeds=by['mean'].size(), mean=by['mean'].mean(), std=by['mean'].std(),
-                             raw_mean=by['raw_mean'].mean(), raw_std=by['raw_mean'].std()))
+    table = pd.DataFrame(dict(n_seeds=by['mean'].size(), mean=by['mean'].mean(), std=by['mean'].std(),
+                              raw_mean=by['raw_mean'].mean(), raw_std=by['raw_mean'].std()))
+    if 'official_mean' in means: table['official_mean'], table['official_std'] = by['official_mean'].mean(), by['official_mean'].std()
+    return table
 
 # %% ../nbs/05_memorization.ipynb #50882977
 SCORE_KEYS = ['index', 'split', 'split_index', 'subset', 'label']

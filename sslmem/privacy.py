@@ -98,7 +98,7 @@ def dp_train_mae(dataset:ImageData, # training images
                  batch_size:int=128, # expected batch size (the Poisson sampling rate is batch_size / N)
                  lr:float=1.5e-3, weight_decay:float=0.05,
                  max_grad_norm:float=1.0, # C: per-image gradients are clipped to this norm
-                 backbone_kwargs:dict|None=None, # for `make_encoder('vit_tiny', ...)`, e.g. dict(depth=2, patch_size=2)
+                 backbone_kwargs:dict|None=None, # for `make_encoder('vit_tiny', ...)`, e.g. dict(depth=2, patch_size=2); output defaults to 'flatten'
                  method_kwargs:dict|None=None, # for `sslmem.train.MAE`, e.g. dict(decoder_dim=64)
                  seed:int=0, # seeds weights, batches, masks, views and noise
                  checkpoint_dir=None, # run folder: `encoder.safetensors` (with the record) and `history.csv`
@@ -106,7 +106,8 @@ def dp_train_mae(dataset:ImageData, # training images
                 )->Encoder: # with `.record` (settings, noise_multiplier, epsilon_spent, steps) and `.history`
     "An MAE ViT encoder trained with DP-SGD at (ε, δ) through Opacus, or with the same loop without DP."
     indices = torch.arange(len(dataset)) if indices is None else torch.as_tensor(indices, dtype=torch.long)
-    delta, backbone_kwargs, method_kwargs = delta or 1 / len(indices), dict(backbone_kwargs or {}), dict(method_kwargs or {})
+    delta, method_kwargs = delta or 1 / len(indices), dict(method_kwargs or {})
+    backbone_kwargs = {'output': 'flatten', **(backbone_kwargs or {})}  # the official MAE scorer's representation: every token
     steps = math.ceil(epochs * len(indices) / batch_size)
     # what determines the run, as `train_encoder` records it: data by fingerprint, indices by hash, settings
     config = run_config(dataset, indices, epsilon=epsilon, delta=delta, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,

@@ -44,14 +44,27 @@ def few_label_task(train:ImageData, # labelled training images
     return train.subset(picked), renamed
 
 # %% ../nbs/07a_removal.ipynb #3b80f4ac
-def score_pool(scores, # a score table with `index` (training rows are used), a Series by training index, or a tensor [N]
+_LEAVE_OUT_COLUMNS = ('n_in', 'n_out')  # a `leave_out_scores` table: a score of every image it holds
+
+def _table_pool(scores:pd.DataFrame, column:str)->pd.Series:
+    "The rows of a score table that measure memorization: the candidates of an f/g table, every row of a leave-out table."
+    if 'subset' in scores:
+        scores = scores[scores.subset == 'candidate']
+        if len(scores) == 0:
+            raise ValueError("the score table has no candidates (subset 'candidate'): an f/g score measures memorization of "
+                             "the candidates only; pass a Series by training index to choose other images")
+    elif not all(c in scores for c in _LEAVE_OUT_COLUMNS):
+        raise ValueError(f"a score table needs a 'subset' column (f/g scores: only the candidates are removed) or the columns "
+                         f"n_in and n_out of `leave_out_scores` (a score of every image); this one has {list(scores.columns)}")
+    if column not in scores: raise ValueError(f"the score table has no column {column!r}; its columns: {list(scores.columns)}")
+    return scores.set_index('index')[column]
+
+def score_pool(scores, # an f/g score table (its candidates), a `leave_out_scores` table, a Series by training index, or a tensor [N]
                n:int, # number of training images
                column:str='mem_raw', # the score column of a table
               )->pd.Series: # scores indexed by training index, without missing ones
-    "The scored training images as a Series indexed by training index."
-    if isinstance(scores, pd.DataFrame):
-        rows = scores[scores.split == 'train'] if 'split' in scores else scores
-        scores = rows.set_index('index')[column]
+    "The images a removal draws from, with their scores: a Series indexed by training index."
+    if isinstance(scores, pd.DataFrame): scores = _table_pool(scores, column)
     elif not isinstance(scores, pd.Series): scores = pd.Series(np.asarray(scores, dtype=float))
     scores = scores.dropna()
     if len(scores) and (scores.index.min() < 0 or scores.index.max() >= n):
