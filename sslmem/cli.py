@@ -8,7 +8,7 @@ Docs: https://sslmem.github.io/sslmem/cli.html.md"""
 __all__ = ['TRAINING_OPTIONS', 'COMMANDS', 'option', 'RunConfig', 'check_output_dir', 'run', 'ScoreConfig', 'score', 'main']
 
 # %% ../nbs/10_cli.ipynb #22aa024c
-import argparse, io, json, math, shutil, sys, time, typing
+import argparse, io, json, math, shutil, sys, time, typing, warnings
 from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class RunConfig:
     lr:float|None = option(None, "learning rate (default: the method's, sslmem.train.DEFAULT_LR)", 'encoders')
     crop_scale:float = option(0.3, "smallest area of a random crop, for training and scoring views (0 < area <= 1)", 'encoders')
     pairs:int = option(1, "f/g pairs trained on the split (pair i from seed + i): the score is their mean, its reliability their agreement", 'encoders')
+    pairs_side_by_side:bool = option(False, "train the pairs side by side, one process per device of --devices, instead of one after another over all of them", 'encoders')
     check_divergence:bool = option(True, "stop a training run that diverges (sslmem.train.DivergenceCheck)", 'encoders')
     n_views:int = option(20, "K: views per image in the score", 'scores')
     score_seed:int|None = option(None, "seeds the scoring views (default: --seed)", 'scores')
@@ -74,6 +75,14 @@ class RunConfig:
     sync_batchnorm:bool = option(False, "synchronise batch-norm statistics across devices (Lightning)", 'Lightning')
     plots:bool = option(True, "draw the plots and show them in the report (--no-plots for quick sweeps)", 'output')
     progress:bool = option(True, "show progress while training and scoring", 'display')
+
+# %% ../nbs/10_cli.ipynb #1e81a5ea
+def __getattr__(name:str):
+    "The module's old names: `DEFAULTS`, the options' defaults as a dict (deprecated: `asdict(RunConfig())`)."
+    if name == 'DEFAULTS':
+        warnings.warn("sslmem.cli.DEFAULTS is deprecated: use dataclasses.asdict(sslmem.cli.RunConfig())", DeprecationWarning, stacklevel=2)
+        return asdict(RunConfig())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/10_cli.ipynb #a896fe31
 def _takes(backbone:str, argument:str)->bool:
@@ -138,6 +147,8 @@ def _check_agreement(self:RunConfig):
         raise ValueError(f"the {self.backbone} backbone has no width: leave out --width (it applies to {having})")
     if self.method == 'mae' and self.backbone != 'vit_tiny': raise ValueError(f"mae trains a ViT: use --backbone vit_tiny, not {self.backbone}")
     if self.skip_bad and self.dataset != 'folder': raise ValueError("--skip-bad applies to --dataset folder only")
+    if self.pairs_side_by_side and (self.strategy != 'auto' or self.num_nodes != 1):
+        raise ValueError("--pairs-side-by-side trains each pair on one device of this machine: leave out --strategy and --num-nodes")
 
 @patch
 def check_trainer(self:RunConfig):
@@ -148,6 +159,18 @@ def check_trainer(self:RunConfig):
     except Exception as e:
         options = ' '.join(f"{_flag(k)} {v}" for k, v in self.trainer_kwargs().items() if v not in (None, False))
         raise ValueError(f"Lightning refuses {options}: {str(e).strip().splitlines()[0]}") from None
+    if self.pairs_side_by_side and len(self.side_by_side_devices()) < 2:
+        raise ValueError(f"--pairs-side-by-side needs several devices, and --accelerator {self.accelerator} --devices {self.devices} gives one")
+
+@patch
+def side_by_side_devices(self:RunConfig)->list:
+    "Lightning's `devices` for each process of side-by-side training: one GPU each ([[0], [1], ...]), or one CPU process each ([1, 1, ...])."
+    import pytorch_lightning as pl
+    with quiet_lightning():
+        trainer = pl.Trainer(accelerator=self.accelerator, devices=self.devices, logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False)
+    cpu = isinstance(trainer.accelerator, pl.accelerators.CPUAccelerator)
+    return [1 if cpu else [i] for i in trainer.device_ids]
 
 @patch
 def check(self:RunConfig)->'RunConfig':
@@ -225,7 +248,7 @@ def _train(out:Path, train, test, splits, config:RunConfig)->list:
                        backbone=config.backbone, backbone_kwargs=config.backbone_kwargs(), epochs=config.epochs,
                        batch_size=config.batch_size, lr=config.learning_rate(), views=config.views(), eval_data=eval_data,
                        callbacks=[DivergenceCheck()] if config.check_divergence else None, progress=config.progress,
-                       **config.trainer_kwargs())
+                       side_by_side=config.side_by_side_devices() if config.pairs_side_by_side else None, **config.trainer_kwargs())
 
 # %% ../nbs/10_cli.ipynb #13597d58
 def _devices(config:RunConfig):

@@ -9,7 +9,7 @@ __all__ = ['ALPHA', 'DIGITS_ONE_PAIR', 'PLOTS', 'LAYER_COLUMNS', 'format_p', 'co
            'training_figure', 'save_figure', 'html_table', 'layer_table', 'layer_sections', 'write_report']
 
 # %% ../nbs/10a_report.ipynb #59339423
-import html, io, math
+import html, io, math, re
 from pathlib import Path
 
 import numpy as np
@@ -128,7 +128,9 @@ def html_table(frame:pd.DataFrame, digits:int=3)->str:
     for column in frame:
         if column == 'p' or column.endswith('_p'): frame[column] = frame[column].map(format_p)
         elif pd.api.types.is_float_dtype(frame[column]): frame[column] = frame[column].map(lambda v: '' if pd.isna(v) else f"{v:.{digits}g}")
-    return f'<div class="scroll">{frame.to_html(border=0, escape=True)}</div>'
+    # long column names (layer_mem_official) may break after an underscore, so the columns stay as narrow as their numbers
+    table = re.sub(r'<th>([^<]*)</th>', lambda m: '<th>' + m[1].replace('_', '_<wbr>') + '</th>', frame.to_html(border=0, escape=True))
+    return f'<div class="scroll">{table}</div>'
 
 LAYER_COLUMNS = ['n', 'layer_mem', 'layer_mem_official', 'delta_layer_mem', 'raw_mean', 'top_layer_mem', 'least_layer_mem']
 
@@ -192,6 +194,10 @@ def _plot_entry(plot)->tuple:
     title, caption = PLOTS.get(Path(plot).name, (Path(plot).stem.replace('_', ' '), ''))
     return plot, title, caption
 
+# the paper's figures come from the official code's normalisation: the range of m_raw over the candidates
+_OFFICIAL = ("; <code>official_mean</code> is the mean of m normalised as the official code does, by the range of m_raw over "
+             "the candidates, the figure to set beside the paper's (0.307 for S_C and −0.312 for S_I on CIFAR-10)")
+
 def write_report(out:str|Path, # the run folder
                  summary:dict, # what summary.json holds (and `html_sections`: {title: html})
                  plots:list, # paths relative to `out`, or (path, title, caption)
@@ -211,7 +217,7 @@ K = {config.get('n_views')} views; {summary['timings']['total']:.0f} s</p>
 <h2>The tests</h2><p class="caption">One-sided Welch t-tests of the paper: mean scores of the two subsets compared (a, b), Cohen's d,
 t, one-sided p and the number of images in each.</p>{html_table(tests)}
 <h2>Scores per subset</h2><p class="caption">Per subset: the number of images and the mean, spread and median of the
-normalised score m, and of the raw score m_raw (the difference of alignment losses).</p>{html_table(pd.DataFrame(summary['subsets']).T)}
+normalised score m, and of the raw score m_raw (the difference of alignment losses){_OFFICIAL if 'official_mean' in summary['subsets'].get('candidate', {}) else ''}.</p>{html_table(pd.DataFrame(summary['subsets']).T)}
 {extra}<h2>Plots</h2>{images}<h2>Configuration</h2>{html_table(setting)}</body></html>"""
     with atomic_write(out/'report.html') as f: f.write(page)
     return out/'report.html'

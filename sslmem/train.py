@@ -687,22 +687,52 @@ def train_pair(dataset:ImageData, # the training split the splits were made from
     return train('f', splits.f_train), train('g', splits.g_train)
 
 # %% ../nbs/04_train.ipynb #16417313
+def _train_pair_number(dataset, splits, method, i:int, pairs:int, seed:int, checkpoint_dir, record:dict, **kwargs)->tuple:
+    "Pair i of `train_pairs`: seeds weights and order with seed + i, views with seed, in `pair{i}/` (pair 0 at the top)."
+    folder = None if checkpoint_dir is None else Path(checkpoint_dir)/(f'pair{i}' if i else '')
+    try: return train_pair(dataset, splits, method, folder, seed=seed + i, view_seed=seed, record=dict(record, pair=i), **kwargs)
+    except TrainingDiverged as e: raise TrainingDiverged(f"pair {i}: {e}" if pairs > 1 else str(e)) from None
+
+def _pair_finished(checkpoint_dir, i:int)->bool:
+    folder = Path(checkpoint_dir)/(f'pair{i}' if i else '')
+    return all((folder/role/'encoder.safetensors').exists() for role in ('f', 'g'))
+
+def _train_share(worker:int, side_by_side:list, threads:int, dataset, splits, method, pairs:int, seed:int, checkpoint_dir, record, kwargs):
+    "One process of side-by-side training: pairs worker, worker + P, ... on its own device."
+    torch.set_num_threads(threads)
+    device = dict(devices=side_by_side[worker], strategy='auto', num_nodes=1)
+    for i in range(worker, pairs, len(side_by_side)):
+        _train_pair_number(dataset, splits, method, i, pairs, seed, checkpoint_dir, record, **kwargs, **device)
+
+def _side_by_side(side_by_side:list, dataset, splits, method, pairs, seed, checkpoint_dir, record, kwargs):
+    "Train the pairs in one process per device (spawned), then leave them in their folders."
+    import torch.multiprocessing as mp
+    if checkpoint_dir is None: raise ValueError("pairs side by side need a checkpoint_dir: the processes hand their encoders over in it")
+    if all(_pair_finished(checkpoint_dir, i) for i in range(pairs)): return
+    # on a CPU the processes share its cores; on GPUs each has its own device
+    threads = max(1, torch.get_num_threads() // len(side_by_side))
+    try:
+        mp.start_processes(_train_share, args=(side_by_side, threads, dataset, splits, method, pairs, seed, checkpoint_dir, record, kwargs),
+                           nprocs=len(side_by_side), join=True, start_method='spawn')
+    except mp.ProcessRaisedException as e:  # the failing process's own last line: its error, not the traceback
+        last = [l for l in str(e).splitlines() if l.strip()][-1]
+        raise RuntimeError(f"a process training pairs side by side failed: {last}") from None
+
 def train_pairs(dataset:ImageData, # the training split the splits were made from
                 splits:Splits,
                 method:str='simclr',
                 pairs:int=1, # number of f/g pairs
                 seed:int=0, # pair i seeds weights and order with seed + i; views are keyed by seed for every pair
                 checkpoint_dir:str|Path|None=None, # pair 0 in f/ and g/, pair i in pair{i}/f and pair{i}/g
+                side_by_side:list|None=None, # Lightning `devices` per process, e.g. [[0], [1]] (two GPUs) or [1, 1] (two CPU processes)
                 **kwargs, # everything else `train_encoder` takes, shared by every encoder
                )->list: # [(f, g)] one tuple per pair
     "Train `pairs` f/g pairs on one split, differing only in their weights' seed and data order."
     if pairs < 1: raise ValueError(f"pairs must be at least 1, not {pairs}")
     record = kwargs.pop('record', None) or {}
-    def train(i):
-        folder = None if checkpoint_dir is None else Path(checkpoint_dir)/(f'pair{i}' if i else '')
-        try: return train_pair(dataset, splits, method, folder, seed=seed + i, view_seed=seed, record=dict(record, pair=i), **kwargs)
-        except TrainingDiverged as e: raise TrainingDiverged(f"pair {i}: {e}" if pairs > 1 else str(e)) from None
-    return [train(i) for i in range(pairs)]
+    if side_by_side: _side_by_side(side_by_side, dataset, splits, method, pairs, seed, checkpoint_dir, record, kwargs)
+    # one after another; after side-by-side training, every pair is finished and is read from its folder
+    return [_train_pair_number(dataset, splits, method, i, pairs, seed, checkpoint_dir, record, **kwargs) for i in range(pairs)]
 
 # %% ../nbs/04_train.ipynb #24f25195
 def compare_methods(dataset:ImageData, # training images

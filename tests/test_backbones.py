@@ -1,5 +1,9 @@
-"""Every backbone with every method that applies, from the command line: one epoch on a few images, on the 8x8 grey
-digits and on 32x32 RGB images in a folder, each run checked for its outputs."""
+"""Every backbone and every method from the command line, one epoch on a few images, each run checked for its outputs.
+
+On the 8x8 grey digits: every method that applies on one backbone of each kind (small_cnn, a plain CNN; resnet18,
+with batch norm; vit_tiny, a token model, the only one MAE trains), and every other backbone with SimCLR and DINO
+(the method whose head adapts to batch norm). On 32x32 RGB images in a folder: every backbone (the methods' code does
+not depend on the image's size or channels, the backbones' does)."""
 import json
 from pathlib import Path
 
@@ -11,7 +15,10 @@ from sslmem.models import BACKBONES
 from sslmem.train import METHODS
 from fixtures import write_image_folder
 
-COMBOS = [(b, m) for b in BACKBONES for m in METHODS if m != 'mae' or b == 'vit_tiny']
+EVERY_METHOD = ('small_cnn', 'resnet18', 'vit_tiny')
+COMBOS = [(b, m) for b in BACKBONES for m in METHODS
+          if (m != 'mae' or b == 'vit_tiny') and (b in EVERY_METHOD or m in ('simclr', 'dino'))]
+RGB_COMBOS = [(b, 'simclr') for b in BACKBONES] + [('vit_tiny', 'mae')]
 # one step of training per encoder; plots are the same for every backbone and are checked in test_cli and test_report
 TINY = ['--epochs', '1', '--n-views', '1', '--unit-views', '1', '--batch-size', '16', '--no-plots', '--no-progress']
 
@@ -42,7 +49,7 @@ def test_digits(tmp_path, backbone, method):
     _check_outputs(tmp_path / 'out', backbone)
 
 
-@pytest.mark.parametrize('backbone, method', COMBOS, ids=[f'{b}-{m}' for b, m in COMBOS])
+@pytest.mark.parametrize('backbone, method', RGB_COMBOS, ids=[f'{b}-{m}' for b, m in RGB_COMBOS])
 def test_rgb_folder(tmp_path, rgb_root, backbone, method):
     assert main(['run', '--out', str(tmp_path / 'out'), '--dataset', 'folder', '--root', str(rgb_root), '--size', '32',
                  '--backbone', backbone, '--method', method, *TINY]) == 0

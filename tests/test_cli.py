@@ -108,6 +108,7 @@ BAD_OPTIONS = [
     (['--accelerator', 'tpu'], 'Lightning refuses --accelerator tpu'),
     (['--strategy', 'warp'], 'Lightning refuses'),
     (['--skip-bad'], '--skip-bad applies to --dataset folder only'),
+    (['--pairs', '2', '--pairs-side-by-side', '--strategy', 'ddp'], 'leave out --strategy and --num-nodes'),
 ]
 
 

@@ -47,3 +47,21 @@ def test_scores_from_two_processes_equal_one(ddp_run, tmp_path):
     assert json.loads((tmp_path / 'two' / 'summary.json').read_text())['scoring']['processes'] == 2
     for name in ('scores.csv', 'layermem.csv', 'unitmem.csv'):
         assert (tmp_path / 'one' / name).read_bytes() == (tmp_path / 'two' / name).read_bytes(), name
+
+
+def test_pairs_side_by_side(tmp_path):
+    "Two pairs trained side by side, one CPU process each, then scored by two processes: every pair in its folder."
+    out = tmp_path / 'run'
+    result = sslmem('run', '--out', str(out), '--pairs', '2', '--pairs-side-by-side', '--accelerator', 'cpu', '--devices', '2',
+                    '--no-layers', *SMALL)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / 'summary.json').read_text())
+    assert summary['reliability']['pairs'] == 2 and summary['config']['pairs_side_by_side'] is True
+    for folder in ('f', 'g', 'pair1/f', 'pair1/g'):
+        assert (out / 'encoders' / folder / 'encoder.safetensors').exists(), folder
+    assert sorted(pd.read_csv(out / 'scores_by_pair.csv').pair.unique()) == [0, 1]
+
+
+def test_side_by_side_needs_several_devices(tmp_path):
+    result = sslmem('run', '--out', str(tmp_path / 'run'), '--pairs', '2', '--pairs-side-by-side', '--accelerator', 'cpu', '--devices', '1', *SMALL)
+    assert result.returncode == 2 and 'needs several devices' in result.stderr and not (tmp_path / 'run').exists()
