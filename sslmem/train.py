@@ -702,7 +702,7 @@ def _train_share(worker:int, side_by_side:list, threads:int, dataset, splits, me
     torch.set_num_threads(threads)
     device = dict(devices=side_by_side[worker], strategy='auto', num_nodes=1)
     for i in range(worker, pairs, len(side_by_side)):
-        _train_pair_number(dataset, splits, method, i, pairs, seed, checkpoint_dir, record, **kwargs, **device)
+        _train_pair_number(dataset, splits, method, i, pairs, seed, checkpoint_dir, record, **dict(kwargs, **device))
 
 def _side_by_side(side_by_side:list, dataset, splits, method, pairs, seed, checkpoint_dir, record, kwargs):
     "Train the pairs in one process per device (spawned), then leave them in their folders."

@@ -109,6 +109,7 @@ BAD_OPTIONS = [
     (['--strategy', 'warp'], 'Lightning refuses'),
     (['--skip-bad'], '--skip-bad applies to --dataset folder only'),
     (['--pairs', '2', '--pairs-side-by-side', '--strategy', 'ddp'], 'leave out --strategy and --num-nodes'),
+    (['--pairs', '2', '--pairs-side-by-side', '--accelerator', 'cpu', '--devices', '1'], '--pairs-side-by-side needs several devices'),
 ]
 
 

@@ -61,7 +61,3 @@ def test_pairs_side_by_side(tmp_path):
         assert (out / 'encoders' / folder / 'encoder.safetensors').exists(), folder
     assert sorted(pd.read_csv(out / 'scores_by_pair.csv').pair.unique()) == [0, 1]
 
-
-def test_side_by_side_needs_several_devices(tmp_path):
-    result = sslmem('run', '--out', str(tmp_path / 'run'), '--pairs', '2', '--pairs-side-by-side', '--accelerator', 'cpu', '--devices', '1', *SMALL)
-    assert result.returncode == 2 and 'needs several devices' in result.stderr and not (tmp_path / 'run').exists()
