@@ -272,6 +272,8 @@ def test_several_pairs(tmp_path):
 
 def test_score_again_without_training(quick_run, tmp_path):
     "A finished run scored again with more views and another seed: new scores and tests, the encoders untouched."
+    import shutil
+    quick_run = Path(shutil.copytree(quick_run, tmp_path / 'run'))  # the other tests keep the run as it was
     encoder = quick_run / 'encoders' / 'f' / 'encoder.safetensors'
     before, old = encoder.stat().st_mtime, (quick_run / 'scores.csv').read_bytes()
     result = sslmem('score', '--run', str(quick_run), '--n-views', '40', '--no-progress')
