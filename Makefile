@@ -55,10 +55,11 @@ bench: $(STAMP)
 # The reports (nbs/reports) run the experiments at scale: every cell, the slow ones too (`make test` skips
 # those), one report at a time since they share run folders. From empty run folders (nbs/runs) this trains
 # a few hundred encoders: several hours on a 2-core CPU (the removal report alone trains about 100); with the
-# folders cached, minutes. `make reports SAVE=--save` writes the new outputs back into the notebooks.
+# folders cached, minutes. `make reports SAVE=--save` writes the new outputs back into the notebooks. A training cell
+# may run for hours, so the cells have no time limit here (`cell_timeout` in pyproject.toml holds for `make test`).
 SAVE ?=
 reports: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/nbdev-test nbs/reports --flags slow --n-workers 1 --timing $(SAVE)
+	OMP_NUM_THREADS=1 $(BIN)/nbdev-test nbs/reports --flags slow --n-workers 1 --timing --cell-timeout 0 $(SAVE)
 
 # before committing notebooks: nbdev's clean, then drop live-widget outputs, which cannot be rendered
 clean-nbs: $(STAMP)
