@@ -23,7 +23,7 @@ demo: $(STAMP)
 
 test: $(STAMP) check-export check-readme
 	OMP_NUM_THREADS=1 $(BIN)/nbdev-test --n-workers $(NB_WORKERS) --timing
-	$(BIN)/python -m pytest -n $(NB_WORKERS) --durations=15 tests
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(NB_WORKERS) --durations=15 tests
 
 export: $(STAMP)
 	$(BIN)/nbdev-export

@@ -1,5 +1,8 @@
-"""`sslmem run` end to end, through the console script a user types: every option checked before any work,
-every failure one line with an honest exit status, no folder locked by a failure, no user file touched."""
+"""`sslmem run` end to end, through the console script's entry point: every option checked before any work, every
+failure one line with an honest exit status, no folder locked by a failure, no user file touched. Most commands run
+in the test's own process (`main`, which the script calls), so that torch and Lightning are imported once per worker;
+the script itself runs where a process of its own matters: --version, signals, the umask."""
+import io
 import json
 import os
 import signal
@@ -15,9 +18,20 @@ SSLMEM = str(Path(sys.executable).parent / 'sslmem')
 QUICK = ['--limit', '300', '--epochs', '2', '--n-views', '2', '--width', '8', '--no-progress']
 
 
-def sslmem(*args, **kwargs):
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    return subprocess.run([SSLMEM, *args], capture_output=True, text=True, env=env, **kwargs)
+def sslmem(*args):
+    "A command line run by the console script's entry point in this process: its exit status, stdout and stderr."
+    from contextlib import redirect_stderr, redirect_stdout
+    from sslmem.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try: status = main([str(a) for a in args])
+        except SystemExit as e: status = e.code if isinstance(e.code, int) else 1  # argparse's own exits
+    return subprocess.CompletedProcess(list(args), status, out.getvalue(), err.getvalue())
+
+
+def console(*args):
+    "A command line run by the console script, in a process of its own."
+    return subprocess.run([SSLMEM, *args], capture_output=True, text=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
 
 
 @pytest.fixture(scope='module')
@@ -73,20 +87,24 @@ def test_rerun_reuses_the_folder(quick_run):
     (['walk'], 'usage: sslmem'),
     ([], 'usage: sslmem'),
 ])
-def test_bad_command_line(args, message):
-    result = sslmem(*args)
-    assert result.returncode == 2
-    assert message in result.stderr and 'Traceback' not in result.stderr
+def test_bad_command_line(args, message, capsys):
+    from sslmem.cli import main
+    with pytest.raises(SystemExit) as exit_status: main(args)
+    err = capsys.readouterr().err
+    assert exit_status.value.code == 2 and message in err and 'Traceback' not in err
 
 
-def test_help_and_version():
-    for args in (['--help'], ['run', '--help'], ['--version']):
-        result = sslmem(*args)
-        assert result.returncode == 0, (args, result.stderr)
+def test_help_and_version(capsys):
+    from sslmem.cli import main
     import sslmem as package
-    assert sslmem('--version').stdout.strip() == f'sslmem {package.__version__}'
-    help_text = ' '.join(sslmem('run', '--help').stdout.split())
+    for args in (['--help'], ['run', '--help'], ['score', '--help']):
+        with pytest.raises(SystemExit) as exit_status: main(args)
+        assert exit_status.value.code == 0, args
+    help_text = ' '.join(capsys.readouterr().out.split())
     assert '--layers, --no-layers also LayerMem' in help_text and '--progress, --no-progress show progress' in help_text
+    assert '--run RUN the folder of a finished run' in help_text
+    version = console('--version')  # the console script itself
+    assert version.returncode == 0 and version.stdout.strip() == f'sslmem {package.__version__}', version.stderr
 
 
 BAD_OPTIONS = [
