@@ -687,15 +687,18 @@ def train_pair(dataset:ImageData, # the training split the splits were made from
     return train('f', splits.f_train), train('g', splits.g_train)
 
 # %% ../nbs/04_train.ipynb #16417313
+def _pair_folder(checkpoint_dir, i:int)->Path:
+    "Where pair i trains: the run folder itself for pair 0 (as `train_pair` uses it), `pair{i}/` for the others."
+    return Path(checkpoint_dir)/(f'pair{i}' if i else '')
+
 def _train_pair_number(dataset, splits, method, i:int, pairs:int, seed:int, checkpoint_dir, record:dict, **kwargs)->tuple:
     "Pair i of `train_pairs`: seeds weights and order with seed + i, views with seed, in `pair{i}/` (pair 0 at the top)."
-    folder = None if checkpoint_dir is None else Path(checkpoint_dir)/(f'pair{i}' if i else '')
+    folder = None if checkpoint_dir is None else _pair_folder(checkpoint_dir, i)
     try: return train_pair(dataset, splits, method, folder, seed=seed + i, view_seed=seed, record=dict(record, pair=i), **kwargs)
     except TrainingDiverged as e: raise TrainingDiverged(f"pair {i}: {e}" if pairs > 1 else str(e)) from None
 
 def _pair_finished(checkpoint_dir, i:int)->bool:
-    folder = Path(checkpoint_dir)/(f'pair{i}' if i else '')
-    return all((folder/role/'encoder.safetensors').exists() for role in ('f', 'g'))
+    return all((_pair_folder(checkpoint_dir, i)/role/'encoder.safetensors').exists() for role in ('f', 'g'))
 
 def _train_share(worker:int, side_by_side:list, threads:int, dataset, splits, method, pairs:int, seed:int, checkpoint_dir, record, kwargs):
     "One process of side-by-side training: pairs worker, worker + P, ... on its own device."
