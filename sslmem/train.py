@@ -9,8 +9,8 @@ __all__ = ['VIEW_PRESETS', 'METHODS', 'DEFAULT_LR', 'DEFAULT_WD', 'IndexedImages
            'one_view', 'masked_view', 'multi_crop', 'default_views', 'encode_views', 'SimCLR', 'SimSiam', 'BYOL',
            'DINO', 'VICReg', 'MAE', 'Supervised', 'make_method', 'alignment_penalty', 'AlignmentLimited',
            'TrainingDiverged', 'SSLModule', 'History', 'DivergenceCheck', 'TrainingProgress', 'SaveEncoders',
-           'ResumeCheckpoint', 'RecordLayers', 'default_precision', 'train_encoder', 'quiet_lightning', 'train_pair',
-           'train_pairs', 'compare_methods']
+           'ResumeCheckpoint', 'RecordLayers', 'default_precision', 'train_encoder', 'quiet_lightning',
+           'coupled_indices', 'train_pair', 'train_pairs', 'compare_methods']
 
 # %% ../nbs/04_train.ipynb #afcd947e
 import copy, json, logging, math, os, tempfile, time, warnings
@@ -670,11 +670,21 @@ def _train(run_dir, dataset, indices, encoder, config, evaluation, save_epochs, 
     if trainer.is_global_zero: _remove_resume(run_dir)
     return finished_encoder(run_dir)
 
+# %% ../nbs/04_train.ipynb #10a0dfe8
+def coupled_indices(splits:Splits)->tuple: # (f's indices [n], g's indices [n]), position by position
+    "f's and g's training images in coupled order: the same shared images first, then candidate j where g has independent image j."
+    if len(splits.candidate) != len(splits.independent):
+        raise ValueError(f"coupled training swaps candidates for independent images one for one: S_C has {len(splits.candidate)} "
+                         f"images and S_I {len(splits.independent)}; choose equal candidate and independent fractions")
+    shared = splits.shared.sort().values
+    return torch.cat([shared, splits.candidate.sort().values]), torch.cat([shared, splits.independent.sort().values])
+
 # %% ../nbs/04_train.ipynb #ccb9a9b8
 def train_pair(dataset:ImageData, # the training split the splits were made from
                splits:Splits,
                method:str='simclr',
                checkpoint_dir:str|Path|None=None, # f/ and g/ run folders go here
+               coupled:bool=False, # f and g see the same batches, but for candidate j where g has independent image j (`coupled_indices`)
                **kwargs, # everything else `train_encoder` takes, shared by f and g
               )->tuple:
     "Train f on S_S ∪ S_C and g on S_S ∪ S_I with identical settings and seeds: (f, g)."
@@ -684,7 +694,8 @@ def train_pair(dataset:ImageData, # the training split the splits were made from
     def train(name, indices):
         try: return train_encoder(dataset, indices, method, checkpoint_dir=run(name), record=dict(record, role=name), **kwargs)
         except TrainingDiverged as e: raise TrainingDiverged(f"encoder {name} diverged: {e}") from None
-    return train('f', splits.f_train), train('g', splits.g_train)
+    f_indices, g_indices = coupled_indices(splits) if coupled else (splits.f_train, splits.g_train)
+    return train('f', f_indices), train('g', g_indices)
 
 # %% ../nbs/04_train.ipynb #16417313
 def _pair_folder(checkpoint_dir, i:int)->Path:
