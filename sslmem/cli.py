@@ -23,6 +23,7 @@ from .models import BACKBONES, make_encoder, layer_names
 from .train import METHODS, DEFAULT_LR, DivergenceCheck, train_pairs, default_precision, quiet_lightning
 from .memorization import (score_pairs, mean_over_pairs, pair_reliability, summarize, memorization_tests, plot_score_histograms,
                                  plot_alignment, show_memorized)
+from .estimators import ESTIMATORS, add_local_scores, estimator_summary
 from .localize import layer_mem_table, unit_means, unit_mem_table, plot_layer_mem, plot_unit_mem, plot_high_units
 from .report import write_report, layer_sections, training_figure, save_figure, PLOTS
 from .runs import (RUN_FORMAT, RUN_FILES, SCORE_COLUMNS, claim_folder, mark_failed, stop_on_sigterm, Terminated,
@@ -62,6 +63,8 @@ class RunConfig:
     crop_scale:float = option(0.3, "smallest area of a random crop, for training and scoring views (0 < area <= 1)", 'encoders')
     pairs:int = option(1, "f/g pairs trained on the split (pair i from seed + i): the score is their mean, its reliability their agreement", 'encoders')
     pairs_side_by_side:bool = option(False, "train the pairs side by side, one process per device of --devices, instead of one after another over all of them", 'encoders')
+    estimator:str = option('pairs', "the per-image estimator (sslmem.estimators.ESTIMATORS): pairs (the paper's score), local (minus the "
+                           "nearest shared images' scores), coupled or coupled-local (f and g train on the same batches but for the candidates)", 'encoders')
     check_divergence:bool = option(True, "stop a training run that diverges (sslmem.train.DivergenceCheck)", 'encoders')
     n_views:int = option(20, "K: views per image in the score", 'scores')
     score_seed:int|None = option(None, "seeds the scoring views (default: --seed)", 'scores')
@@ -131,7 +134,8 @@ def _check_types(self:RunConfig):
 @patch
 def _check_values(self:RunConfig):
     if not str(self.out).strip(): raise ValueError("--out is empty: give the output folder, e.g. --out sslmem-run")
-    for what, value, known in (('data set', self.dataset, DATASETS), ('method', self.method, METHODS), ('backbone', self.backbone, BACKBONES)):
+    for what, value, known in (('data set', self.dataset, DATASETS), ('method', self.method, METHODS), ('backbone', self.backbone, BACKBONES),
+                               ('estimator', self.estimator, ESTIMATORS)):
         if value not in known: raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(known)}")
     for name, least in _AT_LEAST.items():
         if (value := getattr(self, name)) is not None and value < least: raise ValueError(f"{_flag(name)} must be at least {least}, not {value}")
@@ -149,6 +153,9 @@ def _check_agreement(self:RunConfig):
     if self.skip_bad and self.dataset != 'folder': raise ValueError("--skip-bad applies to --dataset folder only")
     if self.pairs_side_by_side and (self.strategy != 'auto' or self.num_nodes != 1):
         raise ValueError("--pairs-side-by-side trains each pair on one device of this machine: leave out --strategy and --num-nodes")
+    if ESTIMATORS[self.estimator].coupled and self.candidate != self.independent:
+        raise ValueError(f"--estimator {self.estimator} swaps each candidate for an independent image: give --candidate and --independent "
+                         f"the same fraction, not {self.candidate} and {self.independent}")
 
 @patch
 def check_trainer(self:RunConfig):
@@ -199,7 +206,8 @@ TRAINING_OPTIONS = ('dataset', 'size', 'limit', 'shared', 'candidate', 'independ
 def identity(self:RunConfig, train:ImageData)->dict:
     "What determines the run's encoders: recorded in run.json, and compared when the folder is reopened."
     return dict(format=RUN_FORMAT, **{k: getattr(self, k) for k in TRAINING_OPTIONS}, backbone_kwargs=self.backbone_kwargs(),
-                lr=self.learning_rate(), fingerprint=train.fingerprint())
+                lr=self.learning_rate(), fingerprint=train.fingerprint(),
+                **({'coupled': True} if ESTIMATORS[self.estimator].coupled else {}))  # absent for the default: older runs reopen
 
 # %% ../nbs/10_cli.ipynb #d09171f4
 def check_output_dir(out:str|Path, # the output folder
@@ -245,6 +253,7 @@ def _train(out:Path, train, test, splits, config:RunConfig)->list:
     # kNN accuracy is a monitor, not a benchmark: 2,000 held-out images against 5,000 training images read it to a point or two
     eval_data = (_monitor_set(train, 5000, config.seed), _monitor_set(held_out, 2000, config.seed))
     return train_pairs(train, splits, config.method, pairs=config.pairs, seed=config.seed, checkpoint_dir=out/'encoders',
+                       coupled=ESTIMATORS[config.estimator].coupled,
                        backbone=config.backbone, backbone_kwargs=config.backbone_kwargs(), epochs=config.epochs,
                        batch_size=config.batch_size, lr=config.learning_rate(), views=config.views(), eval_data=eval_data,
                        callbacks=[DivergenceCheck()] if config.check_divergence else None, progress=config.progress,
@@ -276,8 +285,9 @@ def _score(out:Path, pairs:list, splits, train, test, config:RunConfig, device)-
                                    views=config.views(), layers=layers))
         bar.update()
     bar.close()
-    by_pair = pd.concat([r[1].assign(pair=i) for i, r in enumerate(results)], ignore_index=True)
+    by_pair = add_local_scores(pd.concat([r[1].assign(pair=i) for i, r in enumerate(results)], ignore_index=True), train, test)
     scores = mean_over_pairs(by_pair)
+    scores['estimate'] = scores[ESTIMATORS[config.estimator].column]
     _write_csv(out, 'scores.csv', scores); _write_csv(out, 'scores_by_pair.csv', by_pair)
     layer_scores = layer_tables = None
     if layers:
@@ -319,7 +329,7 @@ def _plots(out:Path, scores, f, g, train, test, layer_tables=None, units=None)->
         figures['unitmem.png'] = plot_unit_mem(units).figure
         figures['high_units.png'] = plot_high_units(units).figure
     for subset in ('candidate', 'independent'):
-        figures[f'{subset}_gallery.png'] = show_memorized(scores, train, test, k=10, subset=subset)
+        figures[f'{subset}_gallery.png'] = show_memorized(scores, train, test, k=10, subset=subset, column='estimate')
     for name, fig in figures.items(): save_figure(fig, out/'plots'/name)
     return [f'plots/{name}' for name in figures]
 
@@ -381,7 +391,8 @@ def _finish(out:Path, config:RunConfig, train, test, splits, pairs:list, start:f
     scoring = dict(command=command, n_views=config.n_views, seed=config.seed if config.score_seed is None else config.score_seed,
                    layers=config.layers, unit_views=config.unit_views if config.layers else None, processes=process_group()[1])
     summary = dict(format=RUN_FORMAT, config=asdict(config), identity=config.identity(train), sizes=splits.sizes(), split=splits.digest(),
-                   scoring=scoring, **_statistics(scores, layer_scores), reliability=pair_reliability(by_pair), environment=_environment(),
+                   scoring=scoring, **_statistics(scores, layer_scores), reliability=pair_reliability(by_pair),
+                   estimator=estimator_summary(config.estimator, by_pair), environment=_environment(),
                    scores=dict(file='scores.csv', sha256=file_digest(out/'scores.csv'), rows=len(scores)))
     if encoders is not None: summary['encoders'] = str(encoders.resolve())
     if layer_tables is not None: summary['html_sections'] = layer_sections(pd.read_csv(out/'layermem.csv'), units)

@@ -6,7 +6,8 @@ Docs: https://sslmem.github.io/sslmem/report.html.md"""
 
 # %% auto #0
 __all__ = ['ALPHA', 'DIGITS_ONE_PAIR', 'PLOTS', 'LAYER_COLUMNS', 'format_p', 'conclusions', 'verdict', 'reliability_sentence',
-           'training_figure', 'save_figure', 'html_table', 'layer_table', 'layer_sections', 'write_report']
+           'estimator_sentence', 'training_figure', 'save_figure', 'html_table', 'layer_table', 'layer_sections',
+           'write_report']
 
 # %% ../nbs/10a_report.ipynb #59339423
 import html, io, math, re
@@ -78,6 +79,24 @@ def reliability_sentence(reliability:dict|None, # summary['reliability'] (`pair_
     return (f"One pair's per-image ranking of the candidates reproduces at a Spearman correlation of {c['one_pair']:.2f} "
             f"(the mean over all pairs of the {n} pairs); the mean of the {n} pairs, which this report shows, at {c['mean_of_pairs']:.2f}; "
             f"{needed}.")
+
+# %% ../nbs/10a_report.ipynb #ffa22093
+def _data_set_name(name:str)->str: return {'fashion_mnist': 'Fashion-MNIST', 'digits': 'the digits'}.get(name, name)
+
+def estimator_sentence(estimator:dict|None, # summary['estimator'] (`sslmem.estimators.estimator_summary`)
+                      )->str:
+    "Which estimator ranks the images, and how reliable its ranking is, in one or two sentences ('' for none)."
+    if not estimator: return ''
+    said = f"Images are ranked by the {estimator['name']} estimator: {estimator['description']} (the estimate column of scores.csv)."
+    run, measured = estimator.get('this_run'), estimator.get('measured') or {}
+    if run and run.get('one_pair') is not None and run['one_pair'] <= 0:
+        return said + f" In this run its pairs do not agree on the ranking (Spearman {run['one_pair']:.2f} between pairs): read it as noise."
+    if run and run.get('one_pair') is not None:
+        return said + f" In this run one pair of it reproduces at {run['one_pair']:.2f}, the mean of the pairs at {run['mean_of_pairs']:.2f}."
+    if measured:
+        quoted = ' and '.join(f"{r:.2f} on {_data_set_name(d)}" for d, r in measured.items())
+        return said + f" One pair of it ranks the candidates at a seed-to-seed Spearman correlation of {quoted} (frontier report)."
+    return said
 
 # %% ../nbs/10a_report.ipynb #3e398049
 PLOTS = {
@@ -181,7 +200,8 @@ def _sentences(summary:dict)->str:
     items = ''.join(f'<li class="{"held" if r["held"] else "not-held"}" data-hypothesis="{html.escape(r["hypothesis"])}" '
                     f'data-held="{"yes" if r["held"] else "no"}">{html.escape(r["sentence"])}</li>' for r in rows)
     return (f'<p class="verdict">{html.escape(verdict(rows))}</p><ul>{items}</ul>'
-            f'<p class="reliability">{html.escape(reliability_sentence(summary.get("reliability")))}</p>')
+            f'<p class="reliability">{html.escape(reliability_sentence(summary.get("reliability")))} '
+            f'{html.escape(estimator_sentence(summary.get("estimator")))}</p>')
 
 _READING = """<p class="caption">Each image x gets a memorization score m(x) = L_align(g, x) − L_align(f, x): how much better
 f, trained on x, aligns the views of x than g, which was not. S_S are images both encoders trained on, S_C images only f

@@ -128,6 +128,8 @@ BAD_OPTIONS = [
     (['--skip-bad'], '--skip-bad applies to --dataset folder only'),
     (['--pairs', '2', '--pairs-side-by-side', '--strategy', 'ddp'], 'leave out --strategy and --num-nodes'),
     (['--pairs', '2', '--pairs-side-by-side', '--accelerator', 'cpu', '--devices', '1'], '--pairs-side-by-side needs several devices'),
+    (['--estimator', 'best'], "unknown estimator 'best'"),
+    (['--estimator', 'coupled', '--independent', '0.05'], '--estimator coupled swaps each candidate for an independent image'),
 ]
 
 
@@ -286,6 +288,28 @@ def test_several_pairs(tmp_path):
     assert more.returncode == 0, more.stderr
     assert (out / 'encoders' / 'pair2' / 'f' / 'encoder.safetensors').stat().st_mtime == before
     assert json.loads((out / 'summary.json').read_text())['reliability']['pairs'] == 5
+
+
+def test_estimator(tmp_path):
+    "--estimator local: the estimate column is the pairs' mean local baseline, the paper's score stays; coupled pairs are a run of their own."
+    import pandas as pd
+    options = ['--pairs', '2', '--epochs', '2', '--limit', '200', '--width', '8', '--n-views', '2', '--no-layers', '--no-plots', '--no-progress']
+    local = sslmem('run', '--out', str(tmp_path / 'local'), '--estimator', 'local', *options)
+    assert local.returncode == 0, local.stderr
+    scores, by_pair = pd.read_csv(tmp_path / 'local' / 'scores.csv'), pd.read_csv(tmp_path / 'local' / 'scores_by_pair.csv')
+    assert (scores.estimate - by_pair.groupby('index', sort=False).mem_local.mean().loc[scores['index']].to_numpy()).abs().max() < 1e-9
+    assert (scores.mem_raw - by_pair.groupby('index', sort=False).mem_raw.mean().loc[scores['index']].to_numpy()).abs().max() < 1e-6
+    summary = json.loads((tmp_path / 'local' / 'summary.json').read_text())
+    assert summary['estimator']['name'] == 'local' and summary['estimator']['this_run']['images'] == (scores.subset == 'candidate').sum()
+    assert 'Images are ranked by the local estimator' in (tmp_path / 'local' / 'report.html').read_text()
+    # the same folder cannot turn coupled: its encoders were trained otherwise
+    coupled = sslmem('run', '--out', str(tmp_path / 'local'), '--estimator', 'coupled', *options)
+    assert coupled.returncode == 2 and 'coupled' in coupled.stderr, coupled.stderr
+    # the default stays the paper's score
+    pairs = sslmem('run', '--out', str(tmp_path / 'pairs'), *options)
+    assert pairs.returncode == 0, pairs.stderr
+    scores = pd.read_csv(tmp_path / 'pairs' / 'scores.csv')
+    assert (scores.estimate == scores.mem_raw).all()
 
 
 def test_score_again_without_training(quick_run, tmp_path):
