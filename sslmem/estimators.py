@@ -62,7 +62,7 @@ def validity(estimate:pd.Series, # a run's per-image scores, indexed by image
     return pd.concat([agreement, pd.Series(dict(corrected=corrected))])
 
 # %% ../nbs/05b_estimators.ipynb #7374b4c9
-def bootstrap_difference(statistic, # a function of an [N, ...] array, e.g. `mean_pairwise_spearman`
+def bootstrap_difference(statistic, # a function of an [N, ...] array, e.g. `mean_pairwise_spearman`; or (one for a, one for b)
                          a:np.ndarray, # [N, ...] the first estimator's values, one row per image
                          b:np.ndarray, # [N, ...] the second's, the same images in the same rows
                          confidence:float=0.95, # of the one-sided interval: its lower bound is returned
@@ -72,10 +72,11 @@ def bootstrap_difference(statistic, # a function of an [N, ...] array, e.g. `mea
     "statistic(a) - statistic(b), with a one-sided bootstrap lower bound over images resampled jointly."
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if len(a) != len(b): raise ValueError(f"the two estimators must score the same images: {len(a)} rows against {len(b)}")
+    stat_a, stat_b = statistic if isinstance(statistic, tuple) else (statistic, statistic)
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(a), size=(n_resamples, len(a)))
-    differences = np.array([statistic(a[r]) - statistic(b[r]) for r in rows])
-    return pd.Series(dict(difference=statistic(a) - statistic(b), low=float(np.quantile(differences, 1 - confidence)),
+    differences = np.array([stat_a(a[r]) - stat_b(b[r]) for r in rows])
+    return pd.Series(dict(difference=stat_a(a) - stat_b(b), low=float(np.quantile(differences, 1 - confidence)),
                           p=float((differences <= 0).mean())))
 
 def mean_validity(runs_and_truths:np.ndarray, # [N, R, 2]: each run's estimate and its reference, one row per image
