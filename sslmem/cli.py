@@ -23,7 +23,7 @@ from .models import BACKBONES, make_encoder, layer_names
 from .train import METHODS, DEFAULT_LR, DivergenceCheck, train_pairs, default_precision, quiet_lightning
 from .memorization import (score_pairs, mean_over_pairs, pair_reliability, summarize, memorization_tests, plot_score_histograms,
                                  plot_alignment, show_memorized)
-from .estimators import ESTIMATORS, add_local_scores, estimator_summary
+from .estimators import ESTIMATORS, add_local_scores, estimator_summary, run_estimate
 from .localize import layer_mem_table, unit_means, unit_mem_table, plot_layer_mem, plot_unit_mem, plot_high_units
 from .report import write_report, layer_sections, training_figure, save_figure, PLOTS
 from .runs import (RUN_FORMAT, RUN_FILES, SCORE_COLUMNS, claim_folder, mark_failed, stop_on_sigterm, Terminated,
@@ -64,7 +64,8 @@ class RunConfig:
     pairs:int = option(1, "f/g pairs trained on the split (pair i from seed + i): the score is their mean, its reliability their agreement", 'encoders')
     pairs_side_by_side:bool = option(False, "train the pairs side by side, one process per device of --devices, instead of one after another over all of them", 'encoders')
     estimator:str = option('pairs', "the per-image estimator (sslmem.estimators.ESTIMATORS): pairs (the paper's score), local (minus the "
-                           "nearest shared images' scores), coupled or coupled-local (f and g train on the same batches but for the candidates)", 'encoders')
+                           "nearest shared images' scores), shrunk (towards pixel atypicality), coupled or coupled-local (f and g train on the "
+                           "same batches but for the candidates)", 'encoders')
     check_divergence:bool = option(True, "stop a training run that diverges (sslmem.train.DivergenceCheck)", 'encoders')
     n_views:int = option(20, "K: views per image in the score", 'scores')
     score_seed:int|None = option(None, "seeds the scoring views (default: --seed)", 'scores')
@@ -287,7 +288,7 @@ def _score(out:Path, pairs:list, splits, train, test, config:RunConfig, device)-
     bar.close()
     by_pair = add_local_scores(pd.concat([r[1].assign(pair=i) for i, r in enumerate(results)], ignore_index=True), train, test)
     scores = mean_over_pairs(by_pair)
-    scores['estimate'] = scores[ESTIMATORS[config.estimator].column]
+    scores['estimate'] = run_estimate(scores, by_pair, config.estimator, train, test)
     _write_csv(out, 'scores.csv', scores); _write_csv(out, 'scores_by_pair.csv', by_pair)
     layer_scores = layer_tables = None
     if layers:

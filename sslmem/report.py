@@ -94,8 +94,10 @@ def estimator_sentence(estimator:dict|None, # summary['estimator'] (`sslmem.esti
     if run and run.get('one_pair') is not None:
         return said + f" In this run one pair of it reproduces at {run['one_pair']:.2f}, the mean of the pairs at {run['mean_of_pairs']:.2f}."
     if measured:
-        quoted = ' and '.join(f"{r:.2f} on {_data_set_name(d)}" for d, r in measured.items())
-        return said + f" One pair of it ranks the candidates at a seed-to-seed Spearman correlation of {quoted} (frontier report)."
+        (d, m), *rest = measured.items()
+        others = ''.join(f"; at {o['reliability']:.2f} and {o['validity']:.2f} on {_data_set_name(name)}" for name, o in rest)
+        return said + (f" In the frontier report one pair of it reproduces from seed to seed at {m['reliability']:.2f} and agrees with the "
+                       f"mean of many pairs (corrected for that mean's noise) at {m['validity']:.2f} on {_data_set_name(d)}{others}.")
     return said
 
 # %% ../nbs/10a_report.ipynb #3e398049

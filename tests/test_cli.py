@@ -292,6 +292,7 @@ def test_several_pairs(tmp_path):
 
 def test_estimator(tmp_path):
     "--estimator local: the estimate column is the pairs' mean local baseline, the paper's score stays; coupled pairs are a run of their own."
+    import numpy as np
     import pandas as pd
     options = ['--pairs', '2', '--epochs', '2', '--limit', '200', '--width', '8', '--n-views', '2', '--no-layers', '--no-plots', '--no-progress']
     local = sslmem('run', '--out', str(tmp_path / 'local'), '--estimator', 'local', *options)
@@ -309,7 +310,13 @@ def test_estimator(tmp_path):
     pairs = sslmem('run', '--out', str(tmp_path / 'pairs'), *options)
     assert pairs.returncode == 0, pairs.stderr
     scores = pd.read_csv(tmp_path / 'pairs' / 'scores.csv')
-    assert (scores.estimate == scores.mem_raw).all()
+    assert np.allclose(scores.estimate, scores.mem_raw, rtol=1e-6, atol=0)
+    # shrunk: the pairs' mean pulled towards pixel atypicality, each subset on its own line
+    shrunk = sslmem('run', '--out', str(tmp_path / 'shrunk'), '--estimator', 'shrunk', *options)
+    assert shrunk.returncode == 0, shrunk.stderr
+    scores = pd.read_csv(tmp_path / 'shrunk' / 'scores.csv')
+    assert not np.allclose(scores.estimate, scores.mem_raw) and scores.estimate.notna().all()
+    assert 'In the frontier report one pair of it' in (tmp_path / 'shrunk' / 'report.html').read_text()
 
 
 def test_score_again_without_training(quick_run, tmp_path):
