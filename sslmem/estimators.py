@@ -10,7 +10,7 @@ __all__ = ['ONE_PAIR_RELIABILITY', 'ESTIMATORS', 'mean_pairwise_spearman', 'betw
            'atypicality_of', 'add_local_scores', 'Estimator', 'run_estimate', 'estimator_summary']
 
 # %% ../nbs/05b_estimators.ipynb #98ef47d3
-import itertools, math
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,19 +28,22 @@ def _rank_columns(values:np.ndarray)->np.ndarray:
     "Ranks of each column of [N, R] values (ties averaged): Spearman's correlation is Pearson's on these."
     return stats.rankdata(values, axis=0)
 
+def _pairings(runs:np.ndarray)->np.ndarray:
+    "Spearman's correlation of every two columns of [N, R] runs: the upper triangle of their rank-correlation matrix."
+    return np.corrcoef(_rank_columns(runs), rowvar=False)[np.triu_indices(runs.shape[1], 1)]
+
 def mean_pairwise_spearman(runs:np.ndarray, # [N, R] one column per run, one row per image
                           )->float:
     "The mean Spearman correlation over every two columns."
-    r = np.corrcoef(_rank_columns(runs), rowvar=False)
-    return float(r[np.triu_indices(runs.shape[1], 1)].mean())
+    return float(_pairings(runs).mean())
 
 def between_runs(runs:pd.DataFrame, # one column per independent run of an estimator, one row per image
                 )->pd.Series: # reliability (mean over pairings), low and high (their range), runs, pairings, images
     "Seed-to-seed reliability of an estimator: Spearman's correlation between every two of its independent runs."
     runs = pd.DataFrame(runs).dropna()
     if runs.shape[1] < 2: raise ValueError(f"reliability needs at least 2 independent runs, got {runs.shape[1]}")
-    pairings = [stats.spearmanr(runs[a], runs[b]).statistic for a, b in itertools.combinations(runs.columns, 2)]
-    return pd.Series(dict(reliability=float(np.mean(pairings)), low=min(pairings), high=max(pairings),
+    pairings = _pairings(runs.to_numpy(float))
+    return pd.Series(dict(reliability=float(pairings.mean()), low=float(pairings.min()), high=float(pairings.max()),
                           runs=runs.shape[1], pairings=len(pairings), images=len(runs)))
 
 # %% ../nbs/05b_estimators.ipynb #b4575f1e
@@ -93,6 +96,22 @@ def pixel_features(scores:pd.DataFrame, # a score table with `index` keys (train
     "The flattened pixels of a score table's images, in its row order."
     return images_for(scores['index'].to_numpy(), train, test).flatten(1).float()
 
+def _k_nearest(queries:Tensor, # [N, D]
+               reference:Tensor, # [M, D]
+               k:int,
+               same:Tensor|None=None, # [N] the row of `reference` that is each query itself (-1: none), never its own neighbour
+               batch_size:int=1024, # queries at a time: the distances are [batch_size, M], never [N, M]
+              )->tuple: # (distances [N, k], indices [N, k]) of the k nearest reference rows, nearest first
+    "The k nearest reference rows of every query, in batches of queries."
+    out = []
+    for start in range(0, len(queries), batch_size):
+        d = torch.cdist(queries[start:start + batch_size], reference)
+        if same is not None:
+            rows = (same[start:start + batch_size] >= 0).nonzero().squeeze(1)
+            d[rows, same[start:start + batch_size][rows]] = float('inf')
+        out.append(d.topk(k, largest=False))
+    return torch.cat([o.values for o in out]), torch.cat([o.indices for o in out])
+
 def local_baseline(scores:pd.DataFrame, # one pair's score table (`score_splits`): `subset` and `column`
                    features:Tensor, # [N, D] one row per row of `scores`: where neighbours are looked for
                    reference='shared', # the subset(s) whose scores are the baseline: images f and g both trained on
@@ -104,10 +123,10 @@ def local_baseline(scores:pd.DataFrame, # one pair's score table (`score_splits`
     is_reference = np.array(scores['subset'].isin(reference))
     if not k < is_reference.sum(): raise ValueError(f"k = {k} neighbours need more than {k} images in {reference}, which has {is_reference.sum()}")
     values, features = scores[column].to_numpy(float), torch.as_tensor(features, dtype=torch.float32)
-    distances = torch.cdist(features, features[torch.from_numpy(is_reference)])
-    distances[torch.from_numpy(is_reference), torch.arange(int(is_reference.sum()))] = float('inf')  # an image is not its own neighbour
-    nearest = distances.topk(k, largest=False).indices.numpy()
-    return values - values[is_reference][nearest].mean(1)
+    same = torch.full((len(scores),), -1, dtype=torch.long)
+    same[torch.from_numpy(is_reference)] = torch.arange(int(is_reference.sum()))  # a reference image is not its own neighbour
+    _, nearest = _k_nearest(features, features[torch.from_numpy(is_reference)], k, same)
+    return values - values[is_reference][nearest.numpy()].mean(1)
 
 # %% ../nbs/05b_estimators.ipynb #0b1ecc93
 def shrink_to_proxy(scores:np.ndarray, # [N] noisy scores
@@ -129,12 +148,10 @@ def atypicality_of(scores:pd.DataFrame, # a score table with `index` keys
                    k:int=5, # which nearest training image
                   )->np.ndarray: # [N] the pixel distance of each row's image to its k-th nearest other training image
     "Pixel atypicality of every image of a score table, training and test images alike."
-    pixels, reference = pixel_features(scores, train, test), train.images.flatten(1).float()
-    distances = torch.cdist(pixels, reference)
     keys = torch.as_tensor(scores['index'].to_numpy())
-    own = keys < len(train)
-    distances[own.nonzero().squeeze(1), keys[own]] = float('inf')  # a training image is not its own neighbour
-    return distances.topk(k, largest=False).values[:, -1].numpy()
+    same = torch.where(keys < len(train), keys, -1)  # a training image is not its own neighbour
+    distances, _ = _k_nearest(pixel_features(scores, train, test), train.images.flatten(1).float(), k, same)
+    return distances[:, -1].numpy()
 
 # %% ../nbs/05b_estimators.ipynb #11585c39
 def add_local_scores(by_pair:pd.DataFrame, # `score_pairs`' long table: every pair scores the same images in the same order
